@@ -1,0 +1,123 @@
+"""Function and Context: how an op is defined, and what it remembers for its backward.
+
+An op is a subclass of `Function` with two static methods that work on plain NumPy arrays:
+
+    class Mul(Function):
+        name = "mul"
+
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            a, b = ctx.saved_arrays
+            return grad * b, grad * a        # one gradient per input, None for "no gradient"
+
+`Mul.apply(x, y)` unwraps the tensors, runs `forward`, wraps the result, and, only if an
+input requires grad, records a node (the Context) that `backward()` will visit later.
+Gradients may have the broadcast shape of the output: the engine sums them back to each
+input's shape (see broadcast.py), so `backward` never has to.
+"""
+
+import os
+import sys
+
+from minigrad.autograd import _GradMode
+from minigrad.tensor import Tensor
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class Context:
+    """One node of the graph: the op, its inputs, and what its forward saved."""
+
+    __slots__ = (
+        "fn", "inputs", "saved_arrays", "versions", "out_version", "freed", "source", "__dict__"
+    )
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.saved_arrays = ()
+        self.freed = False
+        self.source = None
+
+    def save_for_backward(self, *arrays):
+        """Keep arrays that backward needs; they are freed after backward."""
+        self.saved_arrays = arrays
+
+    def free(self):
+        """Drop the saved arrays (and any extra attributes) so their memory can be reused."""
+        self.saved_arrays = ()
+        self.__dict__.clear()
+        self.freed = True
+
+    def needs_grad(self, i: int) -> bool:
+        """Whether input i is a tensor that wants a gradient (skip work for the others)."""
+        x = self.inputs[i]
+        return x is not None and x.requires_grad
+
+    def where(self) -> str:
+        """' (created at file.py:12)' when the creating source line was recorded, else ''."""
+        return f" (created at {self.source})" if self.source else ""
+
+
+def _user_source_line() -> str:
+    """file:line of the innermost frame outside the minigrad package: who called the op."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+class Function:
+    """Base class of every op. Subclasses define `name`, `forward` and `backward`."""
+
+    name = "function"
+
+    @staticmethod
+    def forward(ctx, *arrays, **attrs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **attrs):
+        """Run forward on the inputs' arrays; record a graph node if any input needs grad."""
+        arrays = []
+        needs_grad = False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                arrays.append(x.data)
+                needs_grad = needs_grad or x.requires_grad
+            else:
+                arrays.append(x)  # Python scalars and None pass through untouched
+        ctx = Context(cls)
+        try:
+            out = cls.forward(ctx, *arrays, **attrs)
+        except (ValueError, IndexError, TypeError) as error:
+            raise _name_the_op(cls, error, arrays) from None
+        result = Tensor._from_op(out)
+        if needs_grad and _GradMode.enabled:
+            ctx.inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
+            ctx.versions = tuple(x._version if x is not None else 0 for x in ctx.inputs)
+            ctx.out_version = 0
+            if _GradMode.record_source:
+                ctx.source = _user_source_line()
+            result.requires_grad = True
+            result._ctx = ctx
+        return result
+
+
+def _name_the_op(cls, error, arrays):
+    """Re-raise a NumPy error so it says which op failed and what shapes it got."""
+    message = str(error)
+    if message.startswith(cls.name + ":"):
+        return error  # the op already wrote a full message
+    shapes = ", ".join(str(a.shape) for a in arrays if hasattr(a, "shape"))
+    return type(error)(f"{cls.name}: {message} (input shapes {shapes})")

@@ -1,0 +1,152 @@
+"""Checking gradients against finite differences.
+
+For a function f of tensors, the analytic Jacobian (what backward computes) must match the
+numeric one, column by column:  dy/dx_k ~ (f(x + eps e_k) - f(x - eps e_k)) / (2 eps).
+Central differences have error O(eps^2), and float64 keeps rounding error near 1e-16 / eps,
+so inputs are cast to float64 before checking; in float32 the check would mostly measure
+rounding.
+
+For big inputs the full Jacobian costs one forward pass per input element, so the fast mode
+compares random projections instead: v . J . u for random directions u and v, which needs
+two forward passes and one backward per direction. It detects a wrong gradient with
+probability 1, but cannot say which element is wrong; rerun with fast=False for that.
+"""
+
+import numpy as np
+
+from minigrad.autograd import no_grad
+from minigrad.tensor import Tensor
+
+
+class GradcheckError(AssertionError):
+    """Analytic and numeric gradients disagree. Attributes say where and by how much."""
+
+    def __init__(self, message, input_index=None, element=None, output_element=None,
+                 analytic=None, numeric=None):
+        super().__init__(message)
+        self.input_index = input_index
+        self.element = element
+        self.output_element = output_element
+        self.analytic = analytic
+        self.numeric = numeric
+
+
+def _label(index: int, tensor: Tensor) -> str:
+    name = f" '{tensor.name}'" if tensor.name else ""
+    return f"input {index}{name} (shape {tensor.shape})"
+
+
+def _evaluate(fn, arrays, template):
+    """fn at the given input arrays, without recording a graph, as a float64 array."""
+    with no_grad():
+        tensors = [Tensor(a, name=t.name) if isinstance(t, Tensor) else t
+                   for a, t in zip(arrays, template)]
+        return np.asarray(fn(*tensors).data, dtype=np.float64)
+
+
+def _analytic_vjp(fn, inputs, vector):
+    """Gradients of (vector . fn(inputs)) for every input that requires grad."""
+    tensors = [Tensor(x.data, requires_grad=x.requires_grad, name=x.name)
+               if isinstance(x, Tensor) else x for x in inputs]
+    out = fn(*tensors)
+    if not isinstance(out, Tensor) or not np.issubdtype(out.dtype, np.floating):
+        raise TypeError(f"gradcheck: the function must return a float Tensor, got {out!r}")
+    if not out.requires_grad:
+        raise ValueError("gradcheck: the output does not depend on any input that requires grad")
+    out.backward(vector.reshape(out.shape))
+    return [
+        (t.grad if t.grad is not None else np.zeros(t.shape)) if isinstance(t, Tensor)
+        and t.requires_grad else None
+        for t in tensors
+    ], out.shape
+
+
+def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=None, n_directions=3,
+              seed=0):
+    """Check fn's backward against central differences; raise GradcheckError if they differ.
+
+    inputs: tensors (those with requires_grad=True are checked; they are cast to float64)
+    and any other arguments fn takes. fast=None picks the fast mode when the inputs or the
+    output have more than 1,000 elements. Returns True when the check passes.
+    """
+    inputs = [
+        Tensor(x.data.astype(np.float64), requires_grad=True, name=x.name)
+        if isinstance(x, Tensor) and x.requires_grad else x
+        for x in inputs
+    ]
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True, nothing to check")
+    arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+    out_size = _evaluate(fn, arrays, inputs).size
+    if fast is None:
+        fast = max(out_size, *(inputs[i].size for i in checked)) > 1000
+    if fast:
+        _check_projections(fn, inputs, arrays, checked, eps, atol, rtol, n_directions, seed)
+    else:
+        _check_full_jacobian(fn, inputs, arrays, checked, out_size, eps, atol, rtol)
+    return True
+
+
+def _perturbed(arrays, i, delta):
+    moved = list(arrays)
+    moved[i] = arrays[i] + delta
+    return moved
+
+
+def _check_full_jacobian(fn, inputs, arrays, checked, out_size, eps, atol, rtol):
+    # Analytic Jacobian, one row per output element: backward of a one-hot gradient.
+    analytic = {i: np.zeros((out_size, inputs[i].size)) for i in checked}
+    for j in range(out_size):
+        onehot = np.zeros(out_size)
+        onehot[j] = 1.0
+        grads, out_shape = _analytic_vjp(fn, inputs, onehot)
+        for i in checked:
+            analytic[i][j] = grads[i].reshape(-1)
+    # Numeric Jacobian, one column per input element: central differences.
+    for i in checked:
+        x = inputs[i]
+        numeric = np.zeros((out_size, x.size))
+        for k in range(x.size):
+            delta = np.zeros(x.shape)
+            delta.flat[k] = eps
+            plus = _evaluate(fn, _perturbed(arrays, i, delta), inputs)
+            minus = _evaluate(fn, _perturbed(arrays, i, -delta), inputs)
+            numeric[:, k] = (plus - minus).reshape(-1) / (2 * eps)
+        excess = np.abs(analytic[i] - numeric) - (atol + rtol * np.abs(numeric))
+        if np.any(excess > 0) or not np.all(np.isfinite(analytic[i])):
+            excess = np.where(np.isfinite(analytic[i]), excess, np.inf)
+            j, k = np.unravel_index(np.argmax(excess), excess.shape)
+            element = tuple(int(n) for n in np.unravel_index(k, x.shape))
+            out_element = tuple(int(n) for n in np.unravel_index(j, out_shape))
+            a, n = analytic[i][j, k], numeric[j, k]
+            bad = int(np.sum(excess > 0))
+            raise GradcheckError(
+                f"gradcheck: wrong gradient for {_label(i, x)} at element {element}, "
+                f"output element {out_element}: analytic {a:.6g} vs numeric {n:.6g} "
+                f"(difference {abs(a - n):.3g}; {bad} of {excess.size} Jacobian entries "
+                f"exceed atol={atol} + rtol={rtol} * |numeric|)",
+                input_index=i, element=element, output_element=out_element,
+                analytic=a, numeric=n,
+            )
+
+
+def _check_projections(fn, inputs, arrays, checked, eps, atol, rtol, n_directions, seed):
+    rng = np.random.default_rng(seed)
+    out_shape = _evaluate(fn, arrays, inputs).shape
+    for _ in range(n_directions):
+        v = rng.standard_normal(out_shape)
+        grads, _ = _analytic_vjp(fn, inputs, v)
+        for i in checked:
+            u = rng.standard_normal(inputs[i].shape)
+            analytic = float(np.sum(grads[i] * u))
+            plus = _evaluate(fn, _perturbed(arrays, i, eps * u), inputs)
+            minus = _evaluate(fn, _perturbed(arrays, i, -eps * u), inputs)
+            numeric = float(np.sum((plus - minus) * v) / (2 * eps))
+            if not abs(analytic - numeric) <= atol + rtol * abs(numeric):
+                raise GradcheckError(
+                    f"gradcheck (fast mode): wrong gradient for {_label(i, inputs[i])}: the "
+                    f"random projection v.J.u is analytic {analytic:.6g} vs numeric "
+                    f"{numeric:.6g}; rerun with fast=False to find the element",
+                    input_index=i, analytic=analytic, numeric=numeric,
+                )

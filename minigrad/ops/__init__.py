@@ -1,0 +1,1 @@
+"""The ops: each a Function subclass with forward and backward side by side."""

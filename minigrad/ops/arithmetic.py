@@ -1,0 +1,108 @@
+"""+ - * / neg and pow: the binary arithmetic ops.
+
+Inputs may have different shapes that broadcast together; each backward returns gradients
+in the output's shape and the engine sums them back (see broadcast.py). One of the two
+inputs may be a Python number, which has no gradient (its slot in ctx.inputs is None).
+"""
+
+import numpy as np
+
+from minigrad.function import Function
+
+
+class Add(Function):
+    """a + b;  d/da = 1, d/db = 1."""
+
+    name = "add"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+class Sub(Function):
+    """a - b;  d/da = 1, d/db = -1."""
+
+    name = "sub"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, -grad
+
+
+class Mul(Function):
+    """a * b;  d/da = b, d/db = a."""
+
+    name = "mul"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        return grad * b, grad * a
+
+
+class Div(Function):
+    """a / b;  d/da = 1 / b, d/db = -a / b**2."""
+
+    name = "div"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        grad_a = grad / b
+        return grad_a, -grad_a * a / b
+
+
+class Neg(Function):
+    """-a;  d/da = -1."""
+
+    name = "neg"
+
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Pow(Function):
+    """a ** b;  d/da = b * a**(b - 1), d/db = a**b * log(a)."""
+
+    name = "pow"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_arrays
+        grad_a = grad * b * np.power(a, b - 1) if ctx.needs_grad(0) else None
+        grad_b = None
+        if ctx.needs_grad(1):
+            # log(a) is -inf at a == 0, but there a**b is 0 (for b > 0): the product is 0.
+            with np.errstate(divide="ignore", invalid="ignore"):
+                grad_b = np.where(a == 0, 0.0, grad * out * np.log(a))
+        return grad_a, grad_b

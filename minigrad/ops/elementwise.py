@@ -1,0 +1,198 @@
+"""Elementwise math: exp, log, sqrt, tanh, sigmoid, relu, abs, clip, maximum, minimum, cast.
+
+Where the derivative is undefined at a kink (relu and abs at 0, clip at its bounds, a tie
+in maximum), we pick the value PyTorch picks, so the two agree.
+"""
+
+import numpy as np
+
+from minigrad.function import Function
+
+
+class Exp(Function):
+    """exp(a);  d/da = exp(a), which is the output, so we keep the output."""
+
+    name = "exp"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return grad * out
+
+
+class Log(Function):
+    """log(a);  d/da = 1 / a."""
+
+    name = "log"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_arrays
+        return grad / a
+
+
+class Sqrt(Function):
+    """sqrt(a);  d/da = 1 / (2 sqrt(a))."""
+
+    name = "sqrt"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return grad / (2 * out)
+
+
+class Tanh(Function):
+    """tanh(a);  d/da = 1 - tanh(a)**2."""
+
+    name = "tanh"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return grad * (1 - out * out)
+
+
+class Sigmoid(Function):
+    """1 / (1 + exp(-a));  d/da = s (1 - s)."""
+
+    name = "sigmoid"
+
+    @staticmethod
+    def forward(ctx, a):
+        # exp(-logaddexp(0, -a)) is 1 / (1 + exp(-a)) without overflow for very negative a.
+        out = np.exp(-np.logaddexp(0, -a)).astype(a.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return grad * out * (1 - out)
+
+
+class Relu(Function):
+    """max(a, 0);  d/da = 1 where a > 0, else 0 (0 at a == 0, as PyTorch)."""
+
+    name = "relu"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.maximum(a, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_arrays
+        return grad * (a > 0)
+
+
+class Abs(Function):
+    """|a|;  d/da = sign(a) (0 at a == 0, as PyTorch)."""
+
+    name = "abs"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_arrays
+        return grad * np.sign(a)
+
+
+class Clip(Function):
+    """min(max(a, low), high);  d/da = 1 where low <= a <= high, else 0."""
+
+    name = "clip"
+
+    @staticmethod
+    def forward(ctx, a, low=None, high=None):
+        if low is None and high is None:
+            raise ValueError("clip: give at least one of min and max")
+        ctx.save_for_backward(a)
+        ctx.low, ctx.high = low, high
+        return np.clip(a, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_arrays
+        inside = np.ones(a.shape, dtype=bool)
+        if ctx.low is not None:
+            inside &= a >= ctx.low
+        if ctx.high is not None:
+            inside &= a <= ctx.high
+        return grad * inside
+
+
+class Maximum(Function):
+    """max(a, b) elementwise;  the larger input gets the gradient, a tie splits it in half."""
+
+    name = "maximum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        share_a = (a > b) + 0.5 * (a == b)
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Minimum(Function):
+    """min(a, b) elementwise;  the smaller input gets the gradient, a tie splits it in half."""
+
+    name = "minimum"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        share_a = (a < b) + 0.5 * (a == b)
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Cast(Function):
+    """a converted to another dtype;  the gradient is converted back (the engine does it)."""
+
+    name = "cast"
+
+    @staticmethod
+    def forward(ctx, a, dtype=None):
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad

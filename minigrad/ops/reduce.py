@@ -1,0 +1,126 @@
+"""Reductions: sum, mean, max, min, var over an axis, a tuple of axes, or everything.
+
+Their backward spreads the output gradient back over the reduced axes. With
+keepdims=False those axes are gone from the gradient, so `_restore_axes` puts them back as
+size-1 axes first; broadcasting then does the spreading.
+"""
+
+import numpy as np
+
+from minigrad.function import Function
+
+
+def normalize_axes(op: str, axis, ndim: int, shape: tuple) -> tuple:
+    """`axis` (None, int or tuple, negatives allowed) as a sorted tuple of valid axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    bound = max(ndim, 1)  # a 0-d tensor accepts axis 0 and -1, as in PyTorch
+    result = []
+    for ax in axes:
+        if not -bound <= ax < bound:
+            raise ValueError(
+                f"{op}: axis {ax} is out of range for a tensor of {ndim} dimensions "
+                f"(shape {shape})"
+            )
+        result.append(ax % bound)
+    if len(set(result)) != len(result):
+        raise ValueError(f"{op}: axis {axis} repeats an axis (shape {shape})")
+    return tuple(sorted(result)) if ndim else ()
+
+
+def _restore_axes(grad: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
+    """Re-insert the reduced axes as size 1, so grad broadcasts against the input."""
+    return grad if keepdims else np.expand_dims(grad, axes)
+
+
+class Sum(Function):
+    """sum(a) over axes;  d/da_i = 1 for every element that was summed."""
+
+    name = "sum"
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        axes = normalize_axes("sum", axis, a.ndim, a.shape)
+        ctx.shape, ctx.axes, ctx.keepdims = a.shape, axes, keepdims
+        return np.sum(a, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.broadcast_to(_restore_axes(grad, ctx.axes, ctx.keepdims), ctx.shape)
+
+
+class Mean(Function):
+    """mean(a) over axes;  d/da_i = 1 / n, n the number of elements averaged."""
+
+    name = "mean"
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False):
+        axes = normalize_axes("mean", axis, a.ndim, a.shape)
+        ctx.shape, ctx.axes, ctx.keepdims = a.shape, axes, keepdims
+        ctx.count = int(np.prod([a.shape[i] for i in axes]))
+        return np.mean(a, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = _restore_axes(grad, ctx.axes, ctx.keepdims) / ctx.count
+        return np.broadcast_to(grad, ctx.shape)
+
+
+class Max(Function):
+    """max(a) over axes;  the gradient goes to the maximum, split evenly among ties."""
+
+    name = "max"
+    _reduce = staticmethod(np.max)
+
+    @classmethod
+    def forward(cls, ctx, a, axis=None, keepdims=False):
+        axes = normalize_axes(cls.name, axis, a.ndim, a.shape)
+        if a.size == 0:
+            raise ValueError(f"{cls.name}: cannot reduce an empty tensor of shape {a.shape}")
+        out = cls._reduce(a, axis=axes, keepdims=True)
+        ctx.save_for_backward(a, out)
+        ctx.axes, ctx.keepdims = axes, keepdims
+        return out if keepdims else np.squeeze(out, axis=axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_arrays
+        # Ties share the gradient (as torch.amax does), so the sum over them is unchanged.
+        winners = a == out
+        count = np.sum(winners, axis=ctx.axes, keepdims=True)
+        return _restore_axes(grad, ctx.axes, ctx.keepdims) * winners / count
+
+
+class Min(Max):
+    """min(a) over axes;  the gradient goes to the minimum, split evenly among ties."""
+
+    name = "min"
+    _reduce = staticmethod(np.min)
+
+
+class Var(Function):
+    """Variance over axes with `correction` (1: unbiased, as torch.var; 0: as np.var);
+    d/da_i = 2 (a_i - mean) / (n - correction)."""
+
+    name = "var"
+
+    @staticmethod
+    def forward(ctx, a, axis=None, keepdims=False, correction=1):
+        axes = normalize_axes("var", axis, a.ndim, a.shape)
+        count = int(np.prod([a.shape[i] for i in axes]))
+        if count - correction <= 0:
+            raise ValueError(
+                f"var: {count} element(s) over axis {axis} with correction={correction} "
+                f"leaves no degrees of freedom (shape {a.shape})"
+            )
+        centered = a - np.mean(a, axis=axes, keepdims=True)
+        ctx.save_for_backward(centered)
+        ctx.axes, ctx.keepdims, ctx.dof = axes, keepdims, count - correction
+        return np.sum(centered * centered, axis=axes, keepdims=keepdims) / ctx.dof
+
+    @staticmethod
+    def backward(ctx, grad):
+        (centered,) = ctx.saved_arrays
+        return _restore_axes(grad, ctx.axes, ctx.keepdims) * (2 / ctx.dof) * centered
