@@ -5,7 +5,7 @@ Random tensors come from one seeded generator (`manual_seed`), so a run is repea
 
 import numpy as np
 
-from minigrad.tensor import DEFAULT_FLOAT, Tensor
+from minigrad.tensor import DEFAULT_FLOAT, Tensor, _as_array
 
 _rng = np.random.default_rng()
 
@@ -28,9 +28,7 @@ def _shape(shape) -> tuple:
 
 def tensor(data, dtype=None, requires_grad=False, name=None) -> Tensor:
     """A new tensor holding a copy of `data` (a list, number, array or tensor)."""
-    array = np.array(data.data if isinstance(data, Tensor) else data, dtype=dtype)
-    if dtype is None and array.dtype == np.float64 and not isinstance(data, np.ndarray):
-        array = array.astype(DEFAULT_FLOAT)
+    array = np.array(_as_array(data, dtype))  # np.array copies; the tensor owns its data
     return Tensor(array, requires_grad=requires_grad, name=name)
 
 

@@ -25,7 +25,7 @@ def _as_array(data, dtype=None) -> np.ndarray:
         data = data.data
     if dtype is not None:
         return np.asarray(data, dtype=dtype)
-    was_array = isinstance(data, np.ndarray)
+    was_array = isinstance(data, (np.ndarray, np.generic))
     array = np.asarray(data)
     if not was_array and array.dtype == np.float64:
         array = array.astype(DEFAULT_FLOAT)  # lists and Python floats: float32, as PyTorch

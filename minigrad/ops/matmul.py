@@ -39,10 +39,10 @@ class MatMul(Function):
         # Treat a vector as a 1-row (left) or 1-column (right) matrix, so grad gains that axis.
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        if b.ndim == 1:
+            grad = np.expand_dims(grad, -1)  # first: vector @ vector gives a 0-d grad
         if a.ndim == 1:
             grad = np.expand_dims(grad, -2)
-        if b.ndim == 1:
-            grad = np.expand_dims(grad, -1)
         grad_a = grad_b = None
         if ctx.needs_grad(0):
             grad_a = np.matmul(grad, np.swapaxes(b2, -1, -2))

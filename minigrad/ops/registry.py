@@ -15,7 +15,8 @@ kinds:
   swapaxes     f(x, axis0=, axis1=)
   broadcast    f(x, shape=)                  a shape x broadcasts to
   index        f(x, index=)                  slices, integer arrays (repeats), bool masks
-  join         f(*xs, axis=)                 same shapes apart from `axis`
+  concat       f(*xs, axis=)                 same shapes apart from `axis`
+  stack        f(*xs, axis=)                 same shapes; axis may be one past the last
   split        f(x, axis=)
   select       f(a, b, cond=)                cond a boolean array broadcastable with a, b
   mask         f(x, mask=)                   mask a boolean array broadcastable to x
@@ -81,8 +82,8 @@ OPS = [
     OpSpec("getitem", index.GetItem, "index", lambda x, index: x[index]),
     OpSpec("where", index.Where, "select", lambda a, b, cond: F.where(cond, a, b)),
     OpSpec("masked_fill", index.MaskedFill, "mask", lambda x, mask: F.masked_fill(x, mask, 0.5)),
-    OpSpec("concat", join.Concat, "join", lambda *xs, axis: F.concat(xs, axis=axis)),
-    OpSpec("stack", join.Stack, "join", lambda *xs, axis: F.stack(xs, axis=axis)),
+    OpSpec("concat", join.Concat, "concat", lambda *xs, axis: F.concat(xs, axis=axis)),
+    OpSpec("stack", join.Stack, "stack", lambda *xs, axis: F.stack(xs, axis=axis)),
     OpSpec("split", index.GetItem, "split", _split_and_join),
 ]
 

@@ -1,0 +1,32 @@
+"""Shared test set-up: PyTorch as an optional oracle, and float64 helpers.
+
+Tests marked `oracle` compare with PyTorch. Without torch they are skipped, except when
+MINIGRAD_REQUIRE_TORCH=1 (set by .ci/run), where a missing torch is a failure: CI must
+never pass by skipping the oracle.
+"""
+
+import os
+
+import numpy as np
+import pytest
+
+try:
+    import torch
+except ImportError:  # torch is a test oracle only, never a dependency
+    torch = None
+
+
+@pytest.fixture
+def torch_oracle():
+    """The torch module, with one thread and float64 defaults; skip (or fail in CI) if absent."""
+    if torch is None:
+        if os.environ.get("MINIGRAD_REQUIRE_TORCH") == "1":
+            pytest.fail("torch is not installed, but MINIGRAD_REQUIRE_TORCH=1 requires the oracle")
+        pytest.skip("torch is not installed (pip install torch==2.13.0 to run oracle tests)")
+    torch.set_num_threads(1)
+    return torch
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
