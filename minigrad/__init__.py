@@ -3,18 +3,19 @@
 from minigrad.tensor import Tensor  # noqa: I001  (Tensor first: the ops import it)
 from minigrad.autograd import backward, enable_grad, is_grad_enabled, no_grad
 from minigrad.creation import (
-    arange, full, manual_seed, ones, ones_like, rand, rand_like, randn, randn_like, tensor,
-    zeros, zeros_like,
+    arange, default_generator, full, manual_seed, ones, ones_like, rand, rand_like, randn,
+    randn_like, tensor, zeros, zeros_like,
 )
 from minigrad.function import Context, Function
 from minigrad.functional import *  # noqa: F403
 from minigrad.functional import __all__ as _functional_names
 from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad import nn, optim  # noqa: E402  (after the core they build on)
 
 __all__ = [
     "Tensor", "Function", "Context", "backward", "no_grad", "enable_grad",
     "is_grad_enabled", "tensor", "zeros", "ones", "full", "randn", "rand", "arange",
-    "zeros_like", "ones_like", "randn_like", "rand_like", "manual_seed", "gradcheck",
-    "GradcheckError", *_functional_names,
+    "zeros_like", "ones_like", "randn_like", "rand_like", "manual_seed",
+    "default_generator", "gradcheck", "GradcheckError", "nn", "optim", *_functional_names,
 ]
 __version__ = "0.1.0"

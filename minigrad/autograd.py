@@ -99,6 +99,12 @@ def _check_not_modified(tensor, ctx):
         )
 
 
+def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a + b that stays an ndarray (NumPy turns the sum of two 0-d arrays into a scalar)."""
+    total = a + b
+    return total if type(total) is np.ndarray else np.asarray(total)
+
+
 def backward(root, grad=None, retain_graph=False):
     """Backpropagate from `root`, accumulating into the `.grad` of every tensor on the way."""
     if not root.requires_grad:
@@ -121,27 +127,33 @@ def backward(root, grad=None, retain_graph=False):
                 f"shape {root.shape}"
             )
 
+    order = _topological_order(root)
+    # Check the whole graph before touching any .grad, so a refused backward changes nothing.
+    for tensor in order:
+        ctx = tensor._ctx
+        if ctx is not None:
+            if ctx.freed:
+                raise RuntimeError(
+                    "backward: trying to backward through the graph a second time: "
+                    f"{ctx.fn.name}'s saved state was freed after the first backward"
+                    f"{ctx.where()}. Pass retain_graph=True to the first backward() to "
+                    "keep it."
+                )
+            _check_not_modified(tensor, ctx)
+
     pending = {id(root): grad}  # gradients still flowing, keyed by tensor identity
-    for tensor in _topological_order(root):
+    for tensor in order:
         g = pending.pop(id(tensor), None)
         if g is None:
             continue
         # Every tensor keeps its gradient, leaf or not, so any node can be inspected.
         # The copy keeps .grad arrays unshared: ops may pass one array to several inputs.
-        tensor.grad = g.copy() if tensor.grad is None else tensor.grad + g
+        tensor.grad = g.copy() if tensor.grad is None else _add(tensor.grad, g)
         ctx = tensor._ctx
         if ctx is None:
             continue
-        if ctx.freed:
-            raise RuntimeError(
-                "backward: trying to backward through the graph a second time: the arrays "
-                f"{ctx.fn.name} saved for backward were freed after the first backward"
-                f"{ctx.where()}. "
-                "Pass retain_graph=True to the first backward() to keep them."
-            )
-        _check_not_modified(tensor, ctx)
         grads = ctx.fn.backward(ctx, g)
-        if not isinstance(grads, tuple):
+        if not isinstance(grads, (tuple, list)):
             grads = (grads,)
         if len(grads) != len(ctx.inputs):
             raise RuntimeError(
@@ -166,7 +178,7 @@ def backward(root, grad=None, retain_graph=False):
             if pg.dtype != parent.data.dtype:
                 pg = pg.astype(parent.data.dtype)
             previous = pending.get(id(parent))
-            pending[id(parent)] = pg if previous is None else previous + pg
+            pending[id(parent)] = pg if previous is None else _add(previous, pg)
         if not retain_graph:
             ctx.free()
 

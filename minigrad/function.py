@@ -103,7 +103,8 @@ class Function:
         except (ValueError, IndexError, TypeError) as error:
             raise _name_the_op(cls, error, arrays) from None
         result = Tensor._from_op(out)
-        if needs_grad and _GradMode.enabled:
+        # Only floating-point results join the graph: an integer cast has no gradient.
+        if needs_grad and _GradMode.enabled and result._data.dtype.kind == "f":
             ctx.inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
             ctx.versions = tuple(x._version if x is not None else 0 for x in ctx.inputs)
             ctx.out_version = 0

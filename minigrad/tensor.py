@@ -74,6 +74,15 @@ class Tensor:
                 f"data: cannot assign an array of shape {value.shape} to "
                 f"{self._label()} of shape {self._data.shape}"
             )
+        # Assigning keeps the tensor's dtype: float64 values into a float32 parameter are
+        # converted, but floats into an integer tensor (which would truncate) are refused.
+        if value.dtype != self._data.dtype:
+            if not np.can_cast(value.dtype, self._data.dtype, casting="same_kind"):
+                raise TypeError(
+                    f"data: cannot assign an array of dtype {value.dtype} to "
+                    f"{self._label()} of dtype {self._data.dtype}"
+                )
+            value = value.astype(self._data.dtype)
         self._data = value
         self._version += 1
 

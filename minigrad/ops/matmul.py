@@ -18,6 +18,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = np.asarray(a), np.asarray(b)  # a plain list works as an operand too
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError(
                 f"matmul: both operands need at least one dimension, got shapes "

@@ -39,7 +39,8 @@ class Permute(Function):
     @staticmethod
     def forward(ctx, a, axes=None):
         axes = tuple(int(x) for x in axes)
-        if sorted(ax % max(a.ndim, 1) for ax in axes) != list(range(a.ndim)):
+        in_range = all(-a.ndim <= ax < a.ndim for ax in axes)
+        if not in_range or sorted(ax % a.ndim for ax in axes) != list(range(a.ndim)):
             raise ValueError(
                 f"permute: axes {axes} are not a permutation of the {a.ndim} axes of a "
                 f"tensor of shape {a.shape}"
@@ -79,6 +80,11 @@ class BroadcastTo(Function):
         shape = tuple(shape)
         # -1 keeps an axis as it is, as in torch.Tensor.expand
         offset = len(shape) - a.ndim
+        if any(n == -1 for n in shape[:offset]):
+            raise ValueError(
+                f"broadcast_to: -1 (keep the size) is not allowed for a new leading axis: "
+                f"shape {shape} for a tensor of shape {a.shape}"
+            )
         shape = tuple(a.shape[i - offset] if n == -1 else n for i, n in enumerate(shape))
         try:
             return np.broadcast_to(a, shape)

@@ -1,0 +1,26 @@
+"""LayerNorm: normalise each position's vector to zero mean and unit variance, then scale."""
+
+import numpy as np
+
+from minigrad.nn import Module, Parameter
+
+
+class LayerNorm(Module):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias, over the last axis.
+
+    Built from primitive ops (mean, var, sqrt, divide), so its backward comes from the
+    engine. var uses correction=0 (the population variance), as PyTorch's LayerNorm does."""
+
+    def __init__(self, d_model: int, eps: float = 1e-5):
+        super().__init__()
+        self.d_model, self.eps = d_model, eps
+        self.weight = Parameter(np.ones(d_model, dtype=np.float32))
+        self.bias = Parameter(np.zeros(d_model, dtype=np.float32))
+
+    def forward(self, x):
+        mean = x.mean(axis=-1, keepdims=True)  # (..., 1)
+        var = x.var(axis=-1, keepdims=True, correction=0)  # (..., 1)
+        return (x - mean) / (var + self.eps).sqrt() * self.weight + self.bias
+
+    def extra_repr(self) -> str:
+        return f"{self.d_model}, eps={self.eps}"

@@ -1,0 +1,87 @@
+"""A small attention model for the toy tasks: embed, add positions, attend, classify.
+
+    ids (B, T) -> Embedding -> + positions -> blocks -> Linear head -> logits (B, T, classes)
+
+Each block is multi-head self-attention, optionally wrapped with a residual connection and
+a pre-LayerNorm, optionally followed by a feed-forward layer. With one block, no
+feed-forward and no residual, every output is a function of one attention step, which
+makes the learned attention weights easy to read.
+"""
+
+from attention.embedding import Embedding
+from attention.layernorm import LayerNorm
+from attention.linear import Linear
+from attention.multihead import MultiHeadAttention
+from attention.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+from minigrad.nn import Module, ModuleList
+
+POSITIONAL = ("none", "sinusoidal", "learned")
+
+
+class FeedForward(Module):
+    """relu(x W1 + b1) W2 + b2, applied to each position on its own."""
+
+    def __init__(self, d_model: int, hidden: int):
+        super().__init__()
+        self.fc1 = Linear(d_model, hidden)
+        self.fc2 = Linear(hidden, d_model)
+
+    def forward(self, x):
+        return self.fc2(self.fc1(x).relu())  # (B, T, C) -> (B, T, hidden) -> (B, T, C)
+
+
+class Block(Module):
+    """x -> x + attn(norm(x)) [-> x + ffn(norm(x))], each part switchable."""
+
+    def __init__(self, d_model, n_heads, residual=True, layer_norm=False, ffn_hidden=0):
+        super().__init__()
+        self.residual = residual
+        self.attn = MultiHeadAttention(d_model, n_heads)
+        self.norm1 = LayerNorm(d_model) if layer_norm else None
+        self.norm2 = LayerNorm(d_model) if layer_norm and ffn_hidden else None
+        self.ffn = FeedForward(d_model, ffn_hidden) if ffn_hidden else None
+
+    def forward(self, x, mask=None):
+        h = self.attn(self.norm1(x) if self.norm1 else x, mask=mask)  # (B, T, C)
+        x = x + h if self.residual else h
+        if self.ffn is not None:
+            x = x + self.ffn(self.norm2(x) if self.norm2 else x)  # (B, T, C)
+        return x
+
+
+class AttentionModel(Module):
+    """Token ids (B, T) -> per-position class logits (B, T, n_classes)."""
+
+    def __init__(self, vocab_size, n_classes, d_model=32, n_heads=1, n_layers=1, max_len=64,
+                 positional="none", residual=True, layer_norm=False, ffn_hidden=0):
+        super().__init__()
+        if positional not in POSITIONAL:
+            raise ValueError(f"AttentionModel: positional must be one of {POSITIONAL}, "
+                             f"got {positional!r}")
+        self.config = dict(vocab_size=vocab_size, n_classes=n_classes, d_model=d_model,
+                           n_heads=n_heads, n_layers=n_layers, max_len=max_len,
+                           positional=positional, residual=residual, layer_norm=layer_norm,
+                           ffn_hidden=ffn_hidden)
+        self.embed = Embedding(vocab_size, d_model)
+        if positional == "sinusoidal":
+            self.pos = SinusoidalPositionalEncoding(d_model, max_len)
+        elif positional == "learned":
+            self.pos = LearnedPositionalEmbedding(max_len, d_model)
+        else:
+            self.pos = None
+        self.blocks = ModuleList(
+            Block(d_model, n_heads, residual, layer_norm, ffn_hidden) for _ in range(n_layers)
+        )
+        self.head = Linear(d_model, n_classes)
+
+    def forward(self, ids, mask=None):
+        x = self.embed(ids)  # (B, T) -> (B, T, C)
+        if self.pos is not None:
+            x = self.pos(x)  # (B, T, C): now each vector also says where it is
+        for block in self.blocks:
+            x = block(x, mask=mask)  # (B, T, C)
+        return self.head(x)  # (B, T, n_classes)
+
+    def attention_maps(self):
+        """Attention weights of the last forward, one (B, nh, T, S) array per block."""
+        return [block.attn.attention_weights for block in self.blocks]

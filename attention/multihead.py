@@ -1,0 +1,62 @@
+"""Multi-head attention: several attention heads side by side, each in its own subspace.
+
+The model width C is split into nh heads of hs = C / nh channels. Each head attends on its
+own, so one head can follow position (the previous token) while another follows content
+(a particular word); their outputs are concatenated and mixed by out_proj.
+
+Self-attention: queries, keys and values all come from x. Cross-attention: queries from x,
+keys and values from another sequence `context` (an encoder's output, say); the output has
+one row per query, so its length follows x, not the context.
+
+Shapes: B batch, T query length, S key length, C = d_model, nh heads, hs = C // nh.
+"""
+
+import numpy as np
+
+from attention.attention import scaled_dot_product_attention
+from attention.linear import Linear
+from minigrad.nn import Module
+
+
+class MultiHeadAttention(Module):
+    """y = out_proj(concat_h attention(x Wq_h, c Wk_h, c Wv_h)), c = context or x."""
+
+    def __init__(self, d_model: int, n_heads: int, bias: bool = True,
+                 context_dim: int | None = None):
+        super().__init__()
+        if d_model % n_heads:
+            raise ValueError(
+                f"MultiHeadAttention: d_model={d_model} is not divisible by n_heads={n_heads}"
+            )
+        context_dim = context_dim or d_model
+        self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
+        self.q_proj = Linear(d_model, d_model, bias=bias)
+        self.k_proj = Linear(context_dim, d_model, bias=bias)
+        self.v_proj = Linear(context_dim, d_model, bias=bias)
+        self.out_proj = Linear(d_model, d_model, bias=bias)
+        self.attention_weights = None  # np.ndarray (B, nh, T, S) of the last forward
+
+    def _split_heads(self, x):
+        B, L, C = x.shape
+        x = x.reshape(B, L, self.n_heads, self.head_dim)  # (B, L, nh, hs)
+        return x.transpose(1, 2)  # (B, nh, L, hs)
+
+    def forward(self, x, context=None, mask=None, causal=False):
+        """x: (B, T, C); context: (B, S, context_dim) or None for self-attention;
+        mask: boolean broadcastable to (B, nh, T, S), True where attention is allowed."""
+        if x.ndim != 3 or x.shape[-1] != self.d_model:
+            raise ValueError(
+                f"MultiHeadAttention: x of shape {x.shape} should be (B, T, {self.d_model})"
+            )
+        context = x if context is None else context
+        B, T, C = x.shape
+        q = self._split_heads(self.q_proj(x))  # (B, nh, T, hs)
+        k = self._split_heads(self.k_proj(context))  # (B, nh, S, hs)
+        v = self._split_heads(self.v_proj(context))  # (B, nh, S, hs)
+        y, weights = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal)
+        self.attention_weights = np.array(weights.data)  # (B, nh, T, S)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, nh, hs) -> (B, T, C): heads side by side
+        return self.out_proj(y)  # (B, T, C)
+
+    def extra_repr(self) -> str:
+        return f"d_model={self.d_model}, n_heads={self.n_heads}"

@@ -1,0 +1,121 @@
+"""Toy tasks: seeded data generators, each with a held-out split no training sequence is in.
+
+Every task yields token ids (N, T), targets (N, T) and a boolean mask (N, T) of the positions
+that are scored. Each is small enough to train in seconds on a laptop CPU, and each needs
+attention for a different reason:
+
+  context   the lecture notes' "bank" example: one ambiguous word whose sense is decided by
+            a context word elsewhere in the sentence. Found by content; no positions needed.
+  reverse   output position i is input position T-1-i. Content alone cannot say which token
+            is where, so without positional information this stays near chance.
+  pair      every position's answer combines two tokens found in different ways: the
+            previous token (by position) and the one marked token (by content). Two heads
+            can split the work; one head of the same width has to blur them together.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FILLERS = ["the", "was", "we", "saw", "near", "by", "a", "old", "new", "big", "it", "is"]
+RIVER = ["river", "water", "fish", "boat", "shore", "mud"]
+MONEY = ["money", "loan", "cash", "teller", "account", "coins"]
+
+
+@dataclass
+class Task:
+    name: str
+    vocab: list  # token strings, indexed by id
+    classes: list  # class names, indexed by target
+    seq_len: int
+    defaults: dict = field(default_factory=dict)  # model and training settings that work
+    description: str = ""
+
+    def generate(self, rng: np.random.Generator, n: int):
+        """(ids (n, T) int64, targets (n, T) int64, mask (n, T) bool)."""
+        return GENERATORS[self.name](self, rng, n)
+
+    def decode(self, ids) -> list:
+        return [self.vocab[i] for i in ids]
+
+
+def _context(task, rng, n):
+    T = task.seq_len
+    vocab = {word: i for i, word in enumerate(task.vocab)}
+    ids = rng.choice([vocab[w] for w in FILLERS], size=(n, T))
+    targets = np.zeros((n, T), dtype=np.int64)
+    mask = np.zeros((n, T), dtype=bool)
+    for row in range(n):
+        bank_at, context_at = rng.choice(T, size=2, replace=False)
+        sense = rng.integers(2)  # 0: river bank, 1: money bank
+        context_word = rng.choice(RIVER if sense == 0 else MONEY)
+        ids[row, bank_at] = vocab["bank"]
+        ids[row, context_at] = vocab[context_word]
+        targets[row, bank_at] = sense
+        mask[row, bank_at] = True  # only the ambiguous word is scored
+    return ids.astype(np.int64), targets, mask
+
+
+def _reverse(task, rng, n):
+    ids = rng.integers(0, len(task.vocab), size=(n, task.seq_len))
+    return ids, ids[:, ::-1].copy(), np.ones(ids.shape, dtype=bool)
+
+
+def _pair(task, rng, n):
+    T, K = task.seq_len, task.defaults["digits"]
+    digits = rng.integers(0, K, size=(n, T))
+    marked_at = rng.integers(0, T, size=n)
+    rows = np.arange(n)
+    ids = digits.copy()
+    ids[rows, marked_at] += K  # the marked digit d is the token "d*", id K + d
+    marked = digits[rows, marked_at][:, None]  # (n, 1)
+    previous = np.concatenate([np.zeros((n, 1), dtype=digits.dtype), digits[:, :-1]], axis=1)
+    targets = previous * K + marked  # class "prev,marked", one of K * K
+    mask = np.ones((n, T), dtype=bool)
+    mask[:, 0] = False  # position 0 has no previous token
+    return ids.astype(np.int64), targets.astype(np.int64), mask
+
+
+GENERATORS = {"context": _context, "reverse": _reverse, "pair": _pair}
+
+
+def make_task(name: str) -> Task:
+    if name == "context":
+        return Task(
+            "context", FILLERS + ["bank"] + RIVER + MONEY, ["river bank", "money bank"], 8,
+            defaults=dict(positional="none", n_heads=1, d_model=32, steps=300, lr=0.01,
+                          batch_size=64, residual=True),
+            description="the sense of 'bank' is decided by a context word elsewhere",
+        )
+    if name == "reverse":
+        return Task(
+            "reverse", [str(d) for d in range(8)], [str(d) for d in range(8)], 6,
+            defaults=dict(positional="learned", n_heads=1, d_model=32, steps=500, lr=0.01,
+                          batch_size=64, residual=False),
+            description="output position i copies input position T-1-i",
+        )
+    if name == "pair":
+        K = 8
+        return Task(
+            "pair", [str(d) for d in range(K)] + [f"{d}*" for d in range(K)],
+            [f"{a},{b}" for a in range(K) for b in range(K)], 8,
+            defaults=dict(positional="learned", n_heads=2, d_model=8, steps=1000, lr=0.01,
+                          batch_size=64, residual=False, digits=K),
+            description="each answer is (previous digit, the starred digit)",
+        )
+    raise ValueError(f"make_task: unknown task {name!r}; choose one of {sorted(GENERATORS)}")
+
+
+def make_splits(task: Task, n_train: int, n_test: int, seed: int):
+    """Train and held-out sets from one seed; held-out sequences never occur in training."""
+    rng = np.random.default_rng(seed)
+    train = task.generate(rng, n_train)
+    seen = {row.tobytes() for row in train[0]}
+    test_parts, have = [], 0
+    while have < n_test:
+        ids, targets, mask = task.generate(rng, n_test)
+        fresh = np.array([row.tobytes() not in seen for row in ids])
+        test_parts.append((ids[fresh], targets[fresh], mask[fresh]))
+        have += int(fresh.sum())
+    test = tuple(np.concatenate(parts)[:n_test] for parts in zip(*test_parts))
+    return train, test

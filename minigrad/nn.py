@@ -1,0 +1,200 @@
+"""Module and Parameter: named, nested containers of trainable tensors.
+
+A Module registers every Parameter and sub-Module assigned to it as an attribute, in
+order, so `named_parameters()` can list them with dotted names such as
+`blocks.0.attn.q_proj.weight`. Those names are written into the parameters themselves
+(the outermost module you call names everything inside it), so graph drawings and error
+messages say `attn.q_proj.weight`, not "a tensor".
+"""
+
+from collections import OrderedDict
+
+import numpy as np
+
+from minigrad.tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that a Module trains: requires_grad is on by default."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad=True, name=None):
+        super().__init__(data, requires_grad=requires_grad, name=name)
+
+
+class Module:
+    """Base class of layers and models. Subclasses set attributes and define forward()."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise RuntimeError(
+                f"{type(self).__name__}: call super().__init__() before assigning attributes"
+            )
+        for registry in (self._parameters, self._modules, self._buffers):
+            registry.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def register_buffer(self, name: str, array: np.ndarray, persistent: bool = True):
+        """A non-trainable array that belongs to the module (e.g. sinusoidal positions).
+
+        Persistent buffers are saved in state_dict(); all buffers follow to(dtype)."""
+        self._buffers[name] = persistent
+        object.__setattr__(self, name, Tensor(array, name=name))
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        if not self.__dict__.get("_named", False):
+            self._name_parameters()
+        return self.forward(*args, **kwargs)
+
+    # ---- walking the tree ------------------------------------------------------------
+
+    def named_modules(self, prefix: str = ""):
+        """(dotted name, module) for this module and every module inside it."""
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self):
+        return [module for _, module in self.named_modules()]
+
+    def children(self):
+        return list(self._modules.values())
+
+    def named_parameters(self):
+        """(dotted name, parameter) for every parameter, each listed once, in order."""
+        seen = set()
+        for prefix, module in self.named_modules():
+            for name, param in module._parameters.items():
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    yield (f"{prefix}.{name}" if prefix else name), param
+
+    def parameters(self):
+        return [param for _, param in self.named_parameters()]
+
+    def named_buffers(self, persistent_only: bool = False):
+        for prefix, module in self.named_modules():
+            for name, persistent in module._buffers.items():
+                if persistent or not persistent_only:
+                    yield (f"{prefix}.{name}" if prefix else name), getattr(module, name)
+
+    def _name_parameters(self):
+        """Give every parameter inside this module its dotted name, for graphs and errors."""
+        for name, param in self.named_parameters():
+            param.name = name
+        for _, module in self.named_modules():
+            object.__setattr__(module, "_named", True)
+
+    # ---- training state ----------------------------------------------------------------
+
+    def zero_grad(self):
+        for param in self.parameters():
+            param.grad = None
+
+    def train(self, mode: bool = True):
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, dtype):
+        """Convert every parameter and floating buffer to `dtype` (float64 for gradcheck)."""
+        dtype = np.dtype(dtype)
+        for _, param in self.named_parameters():
+            param._data = param.data.astype(dtype)
+            param._version += 1
+            param.grad = None
+        for _, buffer in self.named_buffers():
+            if np.issubdtype(buffer.dtype, np.floating):
+                buffer._data = buffer.data.astype(dtype)
+        return self
+
+    # ---- saving and loading --------------------------------------------------------------
+
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Copies of every parameter and persistent buffer, by dotted name."""
+        state = OrderedDict((name, param.data.copy()) for name, param in self.named_parameters())
+        for name, buffer in self.named_buffers(persistent_only=True):
+            state[name] = buffer.data.copy()
+        return state
+
+    def load_state_dict(self, state, strict: bool = True, source: str = "state_dict"):
+        """Copy arrays into the parameters. Everything is checked before anything changes,
+        so a mismatched state leaves the module exactly as it was."""
+        targets = dict(self.named_parameters())
+        targets.update(self.named_buffers(persistent_only=True))
+        problems = []
+        missing = [name for name in targets if name not in state]
+        unexpected = [name for name in state if name not in targets]
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        for name, value in state.items():
+            if name in targets:
+                value = np.asarray(value)
+                target = targets[name]
+                if value.shape != target.shape:
+                    problems.append(
+                        f"'{name}' has shape {value.shape}, the model expects {target.shape}"
+                    )
+                elif not np.can_cast(value.dtype, target.dtype, casting="same_kind"):
+                    problems.append(
+                        f"'{name}' has dtype {value.dtype}, the model expects {target.dtype}"
+                    )
+        if problems:
+            raise ValueError(
+                f"load_state_dict: {source} does not fit {type(self).__name__}: "
+                + "; ".join(problems) + ". Nothing was loaded."
+            )
+        for name, value in state.items():
+            if name in targets:
+                targets[name].data = np.array(value, dtype=targets[name].dtype)
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__}({self.extra_repr()}"]
+        for name, child in self._modules.items():
+            child_lines = repr(child).split("\n")
+            lines.append(f"  ({name}): " + "\n  ".join(child_lines))
+        return "\n".join(lines) + ("\n)" if self._modules else ")")
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class ModuleList(Module):
+    """A list of modules, registered as '0', '1', ... (e.g. model.blocks.0.attn)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module):
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index: int) -> Module:
+        return list(self._modules.values())[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())

@@ -1,0 +1,143 @@
+"""Optimizers: SGD (momentum, weight decay), Adam, AdamW, and gradient-norm clipping.
+
+Each step reads `p.grad` and assigns `p.data`, plain NumPy, outside any graph. Their state
+(momentum buffers, Adam's moments and step count) can be saved and restored with
+`state_dict()` / `load_state_dict()`, so a resumed run continues exactly where it stopped.
+"""
+
+import numpy as np
+
+
+class Optimizer:
+    """Holds the parameters and per-parameter state arrays; subclasses define `_update`."""
+
+    def __init__(self, params, lr: float):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+        if lr <= 0:
+            raise ValueError(f"{type(self).__name__}: learning rate must be positive, got {lr}")
+        self.lr = lr
+        self.step_count = 0
+        self.state = {}  # slot name -> list of arrays, one per parameter (or None)
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = None
+
+    def step(self):
+        self.step_count += 1
+        for i, p in enumerate(self.params):
+            if p.grad is not None:
+                p.data = p.data - self._update(i, p.data, p.grad).astype(p.dtype, copy=False)
+
+    def _slot(self, name: str, i: int, like: np.ndarray) -> np.ndarray:
+        """State array `name` of parameter i, created as zeros on first use."""
+        slots = self.state.setdefault(name, [None] * len(self.params))
+        if slots[i] is None:
+            slots[i] = np.zeros_like(like)
+        return slots[i]
+
+    def state_dict(self) -> dict:
+        """Flat dict of arrays (npz-ready): 'step', 'lr', and '<slot>.<param index>'."""
+        state = {"step": np.array(self.step_count), "lr": np.array(self.lr)}
+        for name, slots in self.state.items():
+            for i, array in enumerate(slots):
+                if array is not None:
+                    state[f"{name}.{i}"] = array.copy()
+        return state
+
+    def load_state_dict(self, state: dict, source: str = "state_dict"):
+        """Restore from state_dict(); checked first, so a mismatch changes nothing."""
+        restored = {}
+        for key, value in state.items():
+            if key in ("step", "lr"):
+                continue
+            name, _, index = key.rpartition(".")
+            if not index.isdigit() or int(index) >= len(self.params):
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: {source} has key '{key}', which "
+                    f"names no parameter (there are {len(self.params)}). Nothing was loaded."
+                )
+            i = int(index)
+            if np.shape(value) != self.params[i].shape:
+                raise ValueError(
+                    f"{type(self).__name__}.load_state_dict: {source} has '{key}' of shape "
+                    f"{np.shape(value)}, parameter {i} has shape {self.params[i].shape}. "
+                    "Nothing was loaded."
+                )
+            restored.setdefault(name, [None] * len(self.params))[i] = np.array(value)
+        self.state = restored
+        self.step_count = int(state.get("step", 0))
+        self.lr = float(state.get("lr", self.lr))
+
+
+class SGD(Optimizer):
+    """p -= lr * v, with v = momentum * v + (grad + weight_decay * p)."""
+
+    def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0):
+        super().__init__(params, lr)
+        self.momentum, self.weight_decay = momentum, weight_decay
+
+    def _update(self, i, p, grad):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * p
+        if self.momentum:
+            velocity = self._slot("momentum", i, p)
+            velocity *= self.momentum
+            velocity += grad
+            grad = velocity
+        return self.lr * grad
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba): step along the bias-corrected mean of the gradient, divided by the
+    root of its bias-corrected mean square. weight_decay adds weight_decay * p to the
+    gradient (L2, as torch.optim.Adam); AdamW decays the weights directly instead."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
+        super().__init__(params, lr)
+        self.beta1, self.beta2 = betas
+        self.eps, self.weight_decay = eps, weight_decay
+
+    def _update(self, i, p, grad):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * p
+        return self._adam_step(i, p, grad)
+
+    def _adam_step(self, i, p, grad):
+        m = self._slot("exp_avg", i, p)
+        v = self._slot("exp_avg_sq", i, p)
+        m *= self.beta1
+        m += (1 - self.beta1) * grad
+        v *= self.beta2
+        v += (1 - self.beta2) * grad * grad
+        # Early on m and v are biased towards their zero start; dividing by 1 - beta^t fixes it.
+        m_hat = m / (1 - self.beta1 ** self.step_count)
+        v_hat = v / (1 - self.beta2 ** self.step_count)
+        return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p -= lr * wd * p each step."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01):
+        super().__init__(params, lr, betas, eps, weight_decay)
+
+    def _update(self, i, p, grad):
+        return self.lr * self.weight_decay * p + self._adam_step(i, p, grad)
+
+
+def clip_grad_norm_(params, max_norm: float) -> float:
+    """Scale all gradients together so their global L2 norm is at most max_norm.
+
+    Returns the norm before clipping (useful to log). Scaling all of them by one factor
+    keeps the direction of the update, unlike clipping each element."""
+    grads = [p.grad for p in params if p.grad is not None]
+    total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
+    if total > max_norm:
+        scale = max_norm / (total + 1e-6)
+        for p in params:
+            if p.grad is not None:
+                p.grad = p.grad * scale
+    return total

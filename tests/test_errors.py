@@ -1,0 +1,209 @@
+"""Bad input: every error names the op and the shapes or values it got.
+
+Each case is a zero-argument callable that must raise; the pattern checks the message, not
+only the type, because a learner reads the message to find the mistake.
+"""
+
+import re
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+
+def t(*shape, requires_grad=False, name=None):
+    """A float32 tensor of ones with the given shape."""
+    return mg.ones(*shape, requires_grad=requires_grad, name=name)
+
+
+def backward_twice():
+    y = (t(2, requires_grad=True) * 3).sum()
+    y.backward()
+    y.backward()
+
+
+def set_data(x, value):
+    x.data = value
+
+
+def disown_a_graph_node():
+    y = t(2, requires_grad=True) * 2
+    y.requires_grad = False
+
+
+# (call, exception type, regex the message must match)
+CASES = [
+    pytest.param(
+        lambda: t(2, 3) @ t(4, 5), ValueError,
+        re.escape("matmul: shapes (2, 3) and (4, 5) cannot be multiplied (3 != 4)"),
+        id="matmul-inner-mismatch"),
+    pytest.param(
+        lambda: t(3) @ t(4, 2), ValueError,
+        re.escape("matmul: shapes (3,) and (4, 2) cannot be multiplied (3 != 4)"),
+        id="matmul-vector-mismatch"),
+    pytest.param(
+        lambda: mg.tensor(2.0) @ t(3), ValueError,
+        r"matmul: both operands need at least one dimension, got shapes \(\) and \(3,\)",
+        id="matmul-0d"),
+    pytest.param(
+        lambda: t(2, 3, 4) @ t(5, 4, 2), ValueError,
+        r"^matmul: .*\(2, 3, 4\), \(5, 4, 2\)", id="matmul-batch-dims"),
+    pytest.param(
+        lambda: t(2, 3) + t(4), ValueError,
+        r"^add: .*broadcast.*\(input shapes \(2, 3\), \(4,\)\)", id="add-broadcast"),
+    pytest.param(
+        lambda: t(2, 3) * t(3, 2), ValueError,
+        r"^mul: .*broadcast.*\(input shapes \(2, 3\), \(3, 2\)\)", id="mul-broadcast"),
+    pytest.param(
+        lambda: t(2, 3).sum(axis=2), ValueError,
+        re.escape("sum: axis 2 is out of range for a tensor of 2 dimensions (shape (2, 3))"),
+        id="sum-axis"),
+    pytest.param(
+        lambda: t(2, 3).mean(axis=-3), ValueError,
+        re.escape("mean: axis -3 is out of range for a tensor of 2 dimensions (shape (2, 3))"),
+        id="mean-axis"),
+    pytest.param(
+        lambda: t(2, 3).max(axis=(0, 5)), ValueError,
+        re.escape("max: axis 5 is out of range for a tensor of 2 dimensions (shape (2, 3))"),
+        id="max-axis"),
+    pytest.param(
+        lambda: t(2, 3).sum(axis=(0, -2)), ValueError,
+        re.escape("sum: axis (0, -2) repeats an axis (shape (2, 3))"), id="sum-repeated-axis"),
+    pytest.param(
+        lambda: t(0).max(), ValueError,
+        re.escape("max: cannot reduce an empty tensor of shape (0,)"), id="max-empty"),
+    pytest.param(
+        lambda: t(2, 3).reshape(4, 2), ValueError,
+        re.escape("reshape: cannot reshape a tensor of shape (2, 3) (6 elements) into "
+                  "shape (4, 2)"),
+        id="reshape-size"),
+    pytest.param(
+        lambda: t(2, 3).permute(0, 0), ValueError,
+        re.escape("permute: axes (0, 0) are not a permutation of the 2 axes of a tensor of "
+                  "shape (2, 3)"),
+        id="permute-repeat"),
+    pytest.param(
+        lambda: t(2, 3).permute(0, 1, 2), ValueError,
+        re.escape("permute: axes (0, 1, 2) are not a permutation of the 2 axes"),
+        id="permute-too-many"),
+    pytest.param(
+        lambda: t(2, 3).swapaxes(0, 3), ValueError,
+        re.escape("swapaxes: axis 3 is out of range for a tensor of 2 dimensions"),
+        id="swapaxes-axis"),
+    pytest.param(
+        lambda: t(2, 3).broadcast_to(3, 3), ValueError,
+        re.escape("broadcast_to: a tensor of shape (2, 3) cannot be broadcast to shape (3, 3)"),
+        id="broadcast_to"),
+    pytest.param(
+        lambda: mg.concat([t(2, 3), t(3, 2)], axis=0), ValueError,
+        re.escape("concat: shapes [(2, 3), (3, 2)] differ outside axis 0"),
+        id="concat-shapes"),
+    pytest.param(
+        lambda: mg.concat([], axis=0), ValueError,
+        "concat: needs at least one tensor", id="concat-empty"),
+    pytest.param(
+        lambda: mg.stack([t(2, 3), t(2, 4)]), ValueError,
+        re.escape("stack: all tensors need the same shape, got [(2, 3), (2, 4)]"),
+        id="stack-shapes"),
+    pytest.param(
+        lambda: mg.split(t(3, 2), [1, 1]), ValueError,
+        re.escape("split: sizes [1, 1] add up to 2, but axis 0 of shape (3, 2) has length 3"),
+        id="split-sizes"),
+    pytest.param(
+        lambda: t(3).split(0), ValueError,
+        "split: size must be positive, got 0", id="split-zero"),
+    pytest.param(
+        lambda: mg.tensor(np.array([1, 2], dtype=np.int32), requires_grad=True), TypeError,
+        r"requires_grad: .*floating-point.*dtype int32", id="requires_grad-int"),
+    pytest.param(
+        lambda: mg.arange(3).requires_grad_(), TypeError,
+        r"requires_grad: .*dtype int", id="requires_grad_-int"),
+    pytest.param(
+        disown_a_graph_node, RuntimeError,
+        r"requires_grad: .*produced by mul.*detach", id="requires_grad-off-non-leaf"),
+    pytest.param(
+        lambda: (t(2, 3, requires_grad=True) * 2).backward(np.ones((3, 2))), ValueError,
+        re.escape("backward: gradient of shape (3, 2) does not match the output shape (2, 3)"),
+        id="backward-gradient-shape"),
+    pytest.param(
+        lambda: (t(2, 3, requires_grad=True) * 2).backward(), RuntimeError,
+        re.escape("backward: output of shape (2, 3) is not a scalar"),
+        id="backward-non-scalar"),
+    pytest.param(
+        lambda: t(2).sum().backward(), RuntimeError,
+        re.escape("backward: this tensor does not require grad and has no graph (shape ())"),
+        id="backward-no-graph"),
+    pytest.param(
+        backward_twice, RuntimeError,
+        r"backward: .*second time.*sum.*retain_graph=True", id="backward-twice"),
+    pytest.param(
+        lambda: t(3)[5], IndexError,
+        re.escape("getitem: index 5 is out of bounds for axis 0 with size 3 "
+                  "(input shapes (3,))"),
+        id="getitem-out-of-range"),
+    pytest.param(
+        lambda: t(3)[[0, 3]], IndexError,
+        r"^getitem: index 3 is out of bounds.*size 3", id="getitem-array-out-of-range"),
+    pytest.param(
+        lambda: t(2, 3)[np.array([True, False, True])], IndexError,
+        r"^getitem: .*boolean index.*\(input shapes \(2, 3\)\)", id="getitem-mask-shape"),
+    pytest.param(
+        lambda: mg.where(np.array([1.0, 0.0]), t(2), t(2)), TypeError,
+        "where: condition must be boolean, got dtype float64", id="where-non-bool"),
+    pytest.param(
+        lambda: t(2, 3).masked_fill(np.array([True, False, True, False]), 0.0), ValueError,
+        re.escape("masked_fill: mask of shape (4,) does not broadcast to the tensor's "
+                  "shape (2, 3)"),
+        id="masked_fill-shape"),
+    pytest.param(
+        lambda: t(2, 3).masked_fill(np.array([1, 0, 1]), 0.0), TypeError,
+        "masked_fill: mask must be boolean, got dtype int", id="masked_fill-non-bool"),
+    pytest.param(
+        lambda: t(1, 3).var(axis=0), ValueError,
+        re.escape("var: 1 element(s) over axis 0 with correction=1 leaves no degrees of "
+                  "freedom (shape (1, 3))"),
+        id="var-too-few"),
+    pytest.param(
+        lambda: set_data(t(2, 3, name="x"), np.zeros(3)), ValueError,
+        re.escape("data: cannot assign an array of shape (3,) to tensor 'x' of shape (2, 3)"),
+        id="data-shape"),
+    pytest.param(
+        lambda: t(2, 3).item(), ValueError,
+        r"item: only a tensor with one element .*got shape \(2, 3\)", id="item-multi"),
+    pytest.param(
+        lambda: bool(t(2, 3)), ValueError,
+        r"bool: the truth value of a tensor of shape \(2, 3\) is ambiguous", id="bool-multi"),
+    pytest.param(
+        lambda: t(2, 3).clip(), ValueError,
+        "clip: give at least one of min and max", id="clip-no-bounds"),
+    pytest.param(
+        lambda: mg.tensor([1, 2]) ** -1, ValueError,
+        r"^pow: Integers to negative integer powers.*\(input shapes \(2,\)\)",
+        id="pow-int-negative"),
+    pytest.param(
+        lambda: t(3).expand(-1, 3), ValueError, r"^broadcast_to: .*-1",
+        id="expand-minus-one-in-new-axis"),
+]
+
+
+@pytest.mark.parametrize("call, error, pattern", CASES)
+def test_bad_input_raises_a_message_naming_the_op(call, error, pattern):
+    with pytest.raises(error, match=pattern):
+        call()
+
+
+def test_matmul_message_is_exactly_the_documented_one():
+    with pytest.raises(ValueError) as info:
+        t(2, 3) @ t(4, 5)
+    assert str(info.value) == "matmul: shapes (2, 3) and (4, 5) cannot be multiplied (3 != 4)"
+
+
+def test_a_failed_op_leaves_its_inputs_untouched():
+    # The error is raised in forward, before anything is recorded or modified.
+    x = t(2, 3, requires_grad=True)
+    with pytest.raises(ValueError):
+        x @ t(4, 5)
+    assert x.grad is None and x.is_leaf
+    (x * 2).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
