@@ -28,11 +28,11 @@ Targets, reported as PASS/MISS (a report, not an assertion: the exit code ignore
   tiny chain    minigrad <= 1.5x torch
   matmul chain  minigrad <= 1.1x numpy
 
-One caveat on the matmul chain: minigrad keeps more 1 MB arrays alive than the NumPy floor
-(a .grad copy on every intermediate), and whether glibc's malloc hands those back to the OS
-between calls, so each call pays page faults for them again, depends on the process's
-allocation history. Importing torch happens to change that history, so the matmul ratio
-can differ between runs with and without torch.
+One caveat on the matmul chain: minigrad keeps more 1 MB arrays alive than the NumPy
+floor (every intermediate keeps its .grad for inspection), and whether glibc's malloc
+hands those back to the OS between calls, so each call pays page faults for them again,
+depends on the process's allocation history. Importing torch happens to change that
+history, so the matmul ratio can differ between runs with and without torch.
 
 Run from the repository root:
 

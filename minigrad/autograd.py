@@ -60,36 +60,41 @@ def is_grad_enabled() -> bool:
     return _GradMode.enabled
 
 
+def _creation_order(tensor) -> int:
+    return tensor._ctx.seq if tensor._ctx is not None else -1  # leaves go last
+
+
 def _topological_order(root):
-    """Every tensor reachable from `root` that requires grad, consumers before producers."""
-    order = []
-    visited = {id(root)}
-    # Each stack entry is (tensor, iterator over its inputs): an explicit DFS post-order.
-    stack = [(root, iter(root._ctx.inputs if root._ctx is not None else ()))]
+    """Every tensor reachable from `root` that requires grad, consumers before producers.
+
+    An op's output is always created after its inputs, so sorting the reachable nodes by
+    creation number, newest first, is a valid topological order; the walk that finds them
+    is an explicit stack, not recursion."""
+    nodes, stack, seen = [root], [root], {id(root)}
     while stack:
-        tensor, inputs = stack[-1]
-        for parent in inputs:
-            if parent is not None and parent.requires_grad and id(parent) not in visited:
-                visited.add(id(parent))
-                ctx = parent._ctx
-                stack.append((parent, iter(ctx.inputs if ctx is not None else ())))
-                break
-        else:
-            stack.pop()
-            order.append(tensor)
-    order.reverse()
-    return order
+        ctx = stack.pop()._ctx
+        if ctx is None:
+            continue
+        for parent in ctx.inputs:
+            if parent is not None and parent._requires_grad and id(parent) not in seen:
+                seen.add(id(parent))
+                nodes.append(parent)
+                stack.append(parent)
+    nodes.sort(key=_creation_order, reverse=True)
+    return nodes
 
 
 def _check_not_modified(tensor, ctx):
     """Refuse to backpropagate through an op whose inputs or output changed since forward."""
-    stale = [
-        (t, v) for t, v in zip(ctx.inputs, ctx.versions) if t is not None and t._version != v
-    ]
-    if tensor._version != ctx.out_version:
-        stale.append((tensor, ctx.out_version))
-    if stale:
-        t, v = stale[0]
+    stale = None
+    for t, v in zip(ctx.inputs, ctx.versions):
+        if t is not None and t._version != v:
+            stale = (t, v)
+            break
+    if stale is None and tensor._version != ctx.out_version:
+        stale = (tensor, ctx.out_version)
+    if stale is not None:
+        t, v = stale
         label = t.name or "a tensor"
         raise RuntimeError(
             f"{ctx.fn.name}: {label} of shape {t.shape} was modified in place after the "
@@ -146,15 +151,19 @@ def backward(root, grad=None, retain_graph=False):
         g = pending.pop(id(tensor), None)
         if g is None:
             continue
-        # Every tensor keeps its gradient, leaf or not, so any node can be inspected.
-        # The copy keeps .grad arrays unshared: ops may pass one array to several inputs.
-        tensor.grad = g.copy() if tensor.grad is None else _add(tensor.grad, g)
         ctx = tensor._ctx
+        # Every tensor keeps its gradient, leaf or not, so any node can be inspected. A
+        # leaf gets its own copy, because optimizers and users edit leaf grads in place
+        # and an op may pass one array to several inputs.
+        if tensor.grad is not None:
+            tensor.grad = _add(tensor.grad, g)
+        else:
+            tensor.grad = g if ctx is not None else np.array(g)
         if ctx is None:
             continue
         grads = ctx.fn.backward(ctx, g)
-        if not isinstance(grads, (tuple, list)):
-            grads = (grads,)
+        if type(grads) is not tuple:
+            grads = tuple(grads) if isinstance(grads, list) else (grads,)
         if len(grads) != len(ctx.inputs):
             raise RuntimeError(
                 f"{ctx.fn.name}.backward returned {len(grads)} gradients for "
@@ -164,10 +173,11 @@ def backward(root, grad=None, retain_graph=False):
             for observer in observers:
                 observer(tensor, ctx, g, grads)
         for i, (parent, pg) in enumerate(zip(ctx.inputs, grads)):
-            if parent is None or pg is None or not parent.requires_grad:
+            if parent is None or pg is None or not parent._requires_grad:
                 continue
-            pg = np.asarray(pg)
-            if pg.shape != parent.shape:
+            if type(pg) is not np.ndarray:
+                pg = np.asarray(pg)
+            if pg.shape != parent._data.shape:
                 try:
                     pg = unbroadcast(pg, parent.shape)
                 except ValueError:
@@ -175,8 +185,8 @@ def backward(root, grad=None, retain_graph=False):
                         f"{ctx.fn.name}.backward returned a gradient of shape {pg.shape} "
                         f"for input {i} of shape {parent.shape}"
                     ) from None
-            if pg.dtype != parent.data.dtype:
-                pg = pg.astype(parent.data.dtype)
+            if pg.dtype != parent._data.dtype:
+                pg = pg.astype(parent._data.dtype)
             previous = pending.get(id(parent))
             pending[id(parent)] = pg if previous is None else _add(previous, pg)
         if not retain_graph:

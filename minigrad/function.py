@@ -21,6 +21,7 @@ Gradients may have the broadcast shape of the output: the engine sums them back 
 input's shape (see broadcast.py), so `backward` never has to.
 """
 
+import itertools
 import os
 import sys
 
@@ -28,13 +29,15 @@ from minigrad.autograd import _GradMode
 from minigrad.tensor import Tensor
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
+_creation_counter = itertools.count()  # orders nodes for backward (see autograd.py)
 
 
 class Context:
     """One node of the graph: the op, its inputs, and what its forward saved."""
 
     __slots__ = (
-        "fn", "inputs", "saved_arrays", "versions", "out_version", "freed", "source", "__dict__"
+        "fn", "inputs", "saved_arrays", "versions", "out_version", "seq", "freed", "source",
+        "__dict__",
     )
 
     def __init__(self, fn):
@@ -50,7 +53,8 @@ class Context:
     def free(self):
         """Drop the saved arrays (and any extra attributes) so their memory can be reused."""
         self.saved_arrays = ()
-        self.__dict__.clear()
+        if self.__dict__:
+            self.__dict__.clear()
         self.freed = True
 
     def needs_grad(self, i: int) -> bool:
@@ -91,12 +95,15 @@ class Function:
         """Run forward on the inputs' arrays; record a graph node if any input needs grad."""
         arrays = []
         needs_grad = False
+        all_tensors = True
         for x in inputs:
             if isinstance(x, Tensor):
-                arrays.append(x.data)
-                needs_grad = needs_grad or x.requires_grad
+                arrays.append(x._data)
+                if x._requires_grad:
+                    needs_grad = True
             else:
                 arrays.append(x)  # Python scalars and None pass through untouched
+                all_tensors = False
         ctx = Context(cls)
         try:
             out = cls.forward(ctx, *arrays, **attrs)
@@ -105,12 +112,15 @@ class Function:
         result = Tensor._from_op(out)
         # Only floating-point results join the graph: an integer cast has no gradient.
         if needs_grad and _GradMode.enabled and result._data.dtype.kind == "f":
-            ctx.inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
-            ctx.versions = tuple(x._version if x is not None else 0 for x in ctx.inputs)
+            if not all_tensors:
+                inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
+            ctx.inputs = inputs
+            ctx.versions = tuple([x._version if x is not None else 0 for x in inputs])
             ctx.out_version = 0
+            ctx.seq = next(_creation_counter)
             if _GradMode.record_source:
                 ctx.source = _user_source_line()
-            result.requires_grad = True
+            result._requires_grad = True
             result._ctx = ctx
         return result
 

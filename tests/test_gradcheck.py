@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 import minigrad as mg
 from minigrad.ops.registry import OPS
@@ -70,14 +70,15 @@ def test_nothing_to_check_is_an_error():
 
 
 def _plant_fault(monkeypatch, function):
-    """Patch `function`'s backward so its first gradient is off by 0.01 everywhere."""
+    """Patch `function`'s backward so its first gradient is 10% (and 0.01) off everywhere:
+    more than gradcheck's rtol=1e-3 and atol=1e-5 allow, whatever the gradient's size."""
     original = function.backward
 
     def wrong_backward(ctx, grad):
         grads = original(ctx, grad)
         grads = list(grads) if isinstance(grads, tuple) else [grads]
         first = next(i for i, g in enumerate(grads) if g is not None)
-        grads[first] = grads[first] + 0.01
+        grads[first] = grads[first] * 1.1 + 0.01
         return tuple(grads)
 
     monkeypatch.setattr(function, "backward", staticmethod(wrong_backward))
@@ -93,6 +94,8 @@ def test_catches_a_planted_fault_in_every_op(spec, monkeypatch):
     def check(case):
         arrays, params = case
         tensors = [mg.Tensor(a, requires_grad=True) for a in arrays]
+        # An empty output (say, a mask selecting nothing) has no gradient to get wrong.
+        assume(spec.call(*tensors, **params).size > 0)
         with pytest.raises(mg.GradcheckError):
             mg.gradcheck(lambda *xs: spec.call(*xs, **params), *tensors)
 
