@@ -1,0 +1,87 @@
+"""Pictures of training: the loss curve, and attention heatmaps with tokens on both axes.
+
+matplotlib draws to files (the Agg backend), so this works on a machine with no screen.
+"""
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; no display needed
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+
+
+def plot_history(history: dict, path: str, title: str = ""):
+    """Training loss per step, held-out loss and accuracy at each evaluation."""
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax_loss.plot(history["step"], history["train_loss"], lw=0.8, alpha=0.7,
+                 label="training batch")
+    ax_loss.plot(history["eval_step"], history["eval_loss"], "o-", ms=3, label="held-out")
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("cross-entropy")
+    ax_loss.legend()
+    ax_loss.set_title(f"{title}: loss")
+    ax_acc.plot(history["eval_step"], history["eval_accuracy"], "o-", ms=3, color="C2")
+    ax_acc.set_ylim(0, 1.02)
+    ax_acc.set_xlabel("step")
+    ax_acc.set_ylabel("held-out accuracy")
+    ax_acc.set_title(f"{title}: accuracy")
+    ax_acc.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def pick_examples(task, data, n: int) -> np.ndarray:
+    """Indices of n held-out examples, covering different target classes where possible."""
+    ids, targets, mask = data
+    first_class = np.array([t[m][0] if m.any() else -1 for t, m in zip(targets, mask)])
+    chosen = []
+    for cls in np.unique(first_class):
+        chosen.append(int(np.flatnonzero(first_class == cls)[0]))
+    rest = [i for i in range(len(ids)) if i not in chosen]
+    return np.array((chosen + rest)[:n])
+
+
+def plot_attention(model, task, data, path: str, n_examples: int = 3, block: int = -1):
+    """Heatmaps of the attention weights of `block` on a few held-out examples.
+
+    One column per example, one panel (row) per head; in a panel, rows are queries and
+    columns keys, both labelled with the tokens. Scored query positions have an arrow."""
+    ids, targets, mask = data
+    chosen = pick_examples(task, data, n_examples)
+    with mg.no_grad():
+        logits = model(ids[chosen])
+    weights = model.attention_maps()[block]  # (n, nh, T, T)
+    predictions = logits.data.argmax(axis=-1)
+    n_heads = weights.shape[1]
+    # One column per example, one row per head: reading down a column compares the heads.
+    fig, axes = plt.subplots(n_heads, len(chosen), squeeze=False,
+                             figsize=(3.2 * len(chosen) + 0.6, 3.2 * n_heads + 0.4))
+    for col, example in enumerate(chosen):
+        tokens = task.decode(ids[example])
+        scored = np.flatnonzero(mask[example])
+        for head in range(n_heads):
+            ax = axes[head, col]
+            image = ax.imshow(weights[col, head], cmap="viridis", vmin=0, vmax=1)
+            ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
+            ax.set_yticks(range(len(tokens)),
+                          [f"{t} →" if i in scored else t for i, t in enumerate(tokens)],
+                          fontsize=8)
+            ax.set_xlabel("key (attended to)", fontsize=8)
+            if col == 0:
+                ax.set_ylabel(f"head {head}: query" if n_heads > 1 else "query", fontsize=8)
+            title = f"example {col + 1}"
+            if len(scored) == 1:
+                position = scored[0]
+                truth = task.classes[targets[example, position]]
+                guess = task.classes[predictions[col, position]]
+                title += f"\n'{tokens[position]}' → {guess} (true: {truth})"
+            ax.set_title(title, fontsize=9)
+    fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
+    fig.suptitle(f"{task.name}: attention weights on held-out examples", fontsize=11)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)

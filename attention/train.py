@@ -1,0 +1,216 @@
+"""Train an attention model on a toy task, and save what it learned.
+
+    python -m attention.train --task context            # or reverse, pair
+    python -m attention.train --task reverse --positional none   # watch it fail
+
+Writes into --out (default runs/<task>): checkpoint.npz (model, optimizer, progress),
+loss_curve.png, attention.png (held-out examples, one panel per head, tokens on both axes)
+and metrics.json. --resume continues from the checkpoint; a run and its resumed halves
+give the same final loss bit for bit, because the data, the initialisation and the batch
+order all come from the seed, and the batch sampler's state is saved with the checkpoint.
+"""
+
+import argparse
+import json
+import math
+import os
+import sys
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+
+import minigrad as mg
+from attention.losses import cross_entropy
+from attention.model import POSITIONAL, AttentionModel
+from attention.tasks import make_splits, make_task
+from minigrad.io import load_checkpoint, save_checkpoint
+from minigrad.optim import Adam, clip_grad_norm_
+
+
+@dataclass
+class TrainConfig:
+    task: str = "context"
+    steps: int | None = None  # None: the task's default
+    lr: float | None = None
+    batch_size: int | None = None
+    d_model: int | None = None
+    n_heads: int | None = None
+    positional: str | None = None
+    residual: bool | None = None
+    layer_norm: bool = False
+    ffn_hidden: int = 0
+    n_train: int = 4000
+    n_test: int = 1000
+    seed: int = 0
+    eval_every: int | None = None  # None: about 30 evaluations per run
+    clip: float = 1.0
+    out: str | None = None
+
+    def resolved(self) -> "TrainConfig":
+        """A copy with every None filled in from the task's defaults."""
+        defaults = make_task(self.task).defaults
+        values = asdict(self)
+        for key, value in values.items():
+            if value is None and key in defaults:
+                values[key] = defaults[key]
+        values["out"] = values["out"] or os.path.join("runs", self.task)
+        values["eval_every"] = values["eval_every"] or max(values["steps"] // 30, 1)
+        return TrainConfig(**values)
+
+
+def build_model(config: TrainConfig, task) -> AttentionModel:
+    return AttentionModel(
+        vocab_size=len(task.vocab), n_classes=len(task.classes), d_model=config.d_model,
+        n_heads=config.n_heads, max_len=task.seq_len, positional=config.positional,
+        residual=config.residual, layer_norm=config.layer_norm, ffn_hidden=config.ffn_hidden,
+    )
+
+
+def evaluate(model, data, batch_size=500) -> dict:
+    """Held-out loss and accuracy over the scored positions, without recording a graph."""
+    ids, targets, mask = data
+    total_loss, correct, counted = 0.0, 0, 0
+    with mg.no_grad():
+        for start in range(0, len(ids), batch_size):
+            part = slice(start, start + batch_size)
+            logits = model(ids[part])
+            n = int(mask[part].sum())
+            total_loss += cross_entropy(logits, targets[part], mask=mask[part]).item() * n
+            hits = logits.data.argmax(axis=-1) == targets[part]
+            correct += int(hits[mask[part]].sum())
+            counted += n
+    return {"loss": total_loss / counted, "accuracy": correct / counted}
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Cosine decay from lr to lr/10: big steps early, fine ones at the end."""
+    progress = step / max(config.steps, 1)
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def train(config: TrainConfig, resume: bool = False, progress: bool = True,
+          plots: bool = True, stop_at: int | None = None) -> dict:
+    """Train, evaluate on the held-out split, write the outputs; returns the final metrics.
+
+    stop_at: stop (and save a resumable checkpoint) after this many steps of the schedule,
+    as if the run had been interrupted there; Ctrl-C does the same."""
+    config = config.resolved()
+    task = make_task(config.task)
+    train_set, test_set = make_splits(task, config.n_train, config.n_test, config.seed)
+    mg.manual_seed(config.seed)
+    model = build_model(config, task)
+    optimizer = Adam(model.parameters(), lr=config.lr)
+    sampler = np.random.default_rng(config.seed + 1)  # batch order
+    history = {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [],
+               "eval_accuracy": []}
+    start = 0
+    os.makedirs(config.out, exist_ok=True)
+    checkpoint = os.path.join(config.out, "checkpoint.npz")
+    if resume and os.path.exists(checkpoint):
+        meta = load_checkpoint(checkpoint, model, optimizer)
+        start, history = meta["step"], meta["history"]
+        sampler.bit_generator.state = meta["sampler_state"]
+
+    bar = _progress_bar(progress, start, config.steps, config.task)
+    end = config.steps if stop_at is None else min(stop_at, config.steps)
+    done, sampler_state = start, sampler.bit_generator.state
+    try:
+        for step in range(start, end):
+            _train_step(config, model, optimizer, sampler, history, train_set, step)
+            done, sampler_state = step + 1, sampler.bit_generator.state
+            if done % config.eval_every == 0 or done == config.steps:
+                scores = evaluate(model, test_set)
+                history["eval_step"].append(done)
+                history["eval_loss"].append(scores["loss"])
+                history["eval_accuracy"].append(scores["accuracy"])
+                bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}",
+                                held_out_acc=f"{scores['accuracy']:.3f}")
+            bar.update(1)
+    except KeyboardInterrupt:
+        # Resume from the last completed step: its sampler state matches its parameters.
+        print(f"\ninterrupted after step {done}; saving a checkpoint to resume from",
+              file=sys.stderr)
+    finally:
+        bar.close()
+
+    meta = {"step": done, "history": history, "config": asdict(config),
+            "sampler_state": sampler_state}
+    save_checkpoint(checkpoint, model, optimizer, meta)
+    final = evaluate(model, test_set)
+    metrics = {
+        "task": config.task, "steps_done": done, "steps": config.steps,
+        "final_train_loss": history["train_loss"][-1] if history["train_loss"] else None,
+        "held_out_loss": final["loss"], "held_out_accuracy": final["accuracy"],
+        "config": asdict(config),
+    }
+    with open(os.path.join(config.out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=2)
+    if plots:
+        from attention.plots import plot_attention, plot_history
+
+        plot_history(history, os.path.join(config.out, "loss_curve.png"), title=config.task)
+        plot_attention(model, task, test_set, os.path.join(config.out, "attention.png"))
+    return metrics
+
+
+def _train_step(config, model, optimizer, sampler, history, train_set, step):
+    """One optimizer step on a random batch; appends the batch loss to history."""
+    ids, targets, mask = train_set
+    batch = sampler.integers(0, len(ids), size=config.batch_size)
+    logits = model(ids[batch])  # (B, T, n_classes)
+    loss = cross_entropy(logits, targets[batch], mask=mask[batch])
+    optimizer.zero_grad()
+    loss.backward()
+    clip_grad_norm_(model.parameters(), config.clip)
+    optimizer.lr = learning_rate(config, step)
+    optimizer.step()
+    history["step"].append(step + 1)
+    history["train_loss"].append(loss.item())
+
+
+def _progress_bar(enabled, start, total, task):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=start, desc=f"training {task}", disable=not enabled,
+                unit="step", dynamic_ncols=True)
+
+
+def parse_args(argv=None) -> tuple:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--task", default="context", choices=["context", "reverse", "pair"])
+    parser.add_argument("--steps", type=int, help="optimizer steps (default: per task)")
+    parser.add_argument("--lr", type=float, help="peak learning rate of Adam")
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--d-model", type=int, help="model width")
+    parser.add_argument("--heads", dest="n_heads", type=int, help="attention heads")
+    parser.add_argument("--positional", choices=POSITIONAL,
+                        help="positional information added to the embeddings")
+    parser.add_argument("--residual", action=argparse.BooleanOptionalAction,
+                        help="add a residual connection around attention")
+    parser.add_argument("--layer-norm", action="store_true")
+    parser.add_argument("--ffn", dest="ffn_hidden", type=int, default=0,
+                        help="hidden width of a feed-forward layer after attention (0: none)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="output folder (default: runs/<task>)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from the checkpoint in the output folder")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    known = {f.name for f in fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in known})
+    return config, args
+
+
+def main(argv=None):
+    config, args = parse_args(argv)
+    metrics = train(config, resume=args.resume, progress=not args.no_progress)
+    out = config.resolved().out
+    print(f"held-out accuracy {metrics['held_out_accuracy']:.4f}, "
+          f"loss {metrics['held_out_loss']:.4f}")
+    print(f"wrote {out}/: checkpoint.npz, metrics.json, loss_curve.png, attention.png")
+    return metrics
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
