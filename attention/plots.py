@@ -59,8 +59,8 @@ def plot_attention(model, task, data, path: str, n_examples: int = 3, block: int
     predictions = logits.data.argmax(axis=-1)
     n_heads = weights.shape[1]
     # One column per example, one row per head: reading down a column compares the heads.
-    fig, axes = plt.subplots(n_heads, len(chosen), squeeze=False,
-                             figsize=(3.2 * len(chosen) + 0.6, 3.2 * n_heads + 0.4))
+    fig, axes = plt.subplots(n_heads, len(chosen), squeeze=False, layout="constrained",
+                             figsize=(3.4 * len(chosen) + 1.0, 3.4 * n_heads + 0.6))
     for col, example in enumerate(chosen):
         tokens = task.decode(ids[example])
         scored = np.flatnonzero(mask[example])
@@ -79,7 +79,7 @@ def plot_attention(model, task, data, path: str, n_examples: int = 3, block: int
                 position = scored[0]
                 truth = task.classes[targets[example, position]]
                 guess = task.classes[predictions[col, position]]
-                title += f"\n'{tokens[position]}' → {guess} (true: {truth})"
+                title += f"\n'{tokens[position]}' read as: {guess}\n(true: {truth})"
             ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
     fig.suptitle(f"{task.name}: attention weights on held-out examples", fontsize=11)

@@ -1,0 +1,121 @@
+"""Checkpoints: exact round trips, and every kind of bad file refused with nothing changed."""
+
+import io
+import zipfile
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from attention.losses import cross_entropy
+from attention.model import AttentionModel
+from minigrad.io import CheckpointError, load_checkpoint, save_checkpoint
+from minigrad.optim import Adam
+
+IDS = np.array([[1, 2, 3, 4], [4, 3, 2, 1]])
+
+
+def trained_model(seed=0):
+    mg.manual_seed(seed)
+    model = AttentionModel(6, 3, d_model=8, n_heads=2, positional="learned", max_len=4)
+    opt = Adam(model.parameters(), lr=0.01)
+    for _ in range(3):
+        opt.zero_grad()
+        cross_entropy(model(IDS), IDS % 3).backward()
+        opt.step()
+    return model, opt
+
+
+def snapshot(model):
+    return {name: p.data.copy() for name, p in model.named_parameters()}
+
+
+def assert_unchanged(model, before):
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(p.data, before[name], err_msg=name)
+
+
+def test_round_trip_gives_bit_identical_outputs_and_optimizer_state(tmp_path):
+    model, opt = trained_model()
+    path = tmp_path / "ck.npz"
+    save_checkpoint(path, model, opt, meta={"step": 3, "note": "hi"})
+    fresh, fresh_opt = trained_model(seed=1)  # different weights to start with
+    meta = load_checkpoint(path, fresh, fresh_opt)
+    assert meta == {"step": 3, "note": "hi"}
+    assert np.array_equal(fresh(IDS).data, model(IDS).data)
+    assert fresh_opt.step_count == opt.step_count
+    for key, value in opt.state_dict().items():
+        np.testing.assert_array_equal(fresh_opt.state_dict()[key], value, err_msg=key)
+
+
+def _good_file(tmp_path):
+    model, opt = trained_model()
+    path = tmp_path / "good.npz"
+    save_checkpoint(path, model, opt)
+    return path
+
+
+def _truncated(tmp_path):
+    data = _good_file(tmp_path).read_bytes()
+    path = tmp_path / "truncated.npz"
+    path.write_bytes(data[: len(data) // 2])
+    return path
+
+
+def _wrong_shape(tmp_path):
+    other = AttentionModel(6, 3, d_model=16, n_heads=2, positional="learned", max_len=4)
+    path = tmp_path / "wrong_shape.npz"
+    save_checkpoint(path, other, Adam(other.parameters()))
+    return path
+
+
+def _pickled_object_array(tmp_path):
+    # A well-formed .npz whose one member is an object array: loading it would unpickle.
+    path = tmp_path / "pickled.npz"
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([{"evil": "payload"}], dtype=object), allow_pickle=True)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("model/embed.weight.npy", buffer.getvalue())
+    return path
+
+
+def _not_npz(tmp_path):
+    path = tmp_path / "notes.npz"
+    path.write_text("this is a text file, not a checkpoint\n")
+    return path
+
+
+@pytest.mark.parametrize("make_bad, problem", [
+    (_truncated, "truncated or corrupted"),
+    (_wrong_shape, r"'embed.weight' has shape \(6, 16\), the model expects \(6, 8\)"),
+    (_pickled_object_array, "pickled object array"),
+    (_not_npz, r"not an \.npz archive"),
+], ids=["truncated", "wrong-shape", "pickled-object", "not-npz"])
+def test_bad_file_is_refused_by_name_and_changes_nothing(tmp_path, make_bad, problem):
+    path = make_bad(tmp_path)
+    model, opt = trained_model(seed=2)
+    before, before_opt = snapshot(model), opt.state_dict()
+    with pytest.raises(CheckpointError, match=problem) as info:
+        load_checkpoint(path, model, opt)
+    assert str(path) in str(info.value)  # the message names the file
+    assert_unchanged(model, before)
+    for key, value in before_opt.items():
+        np.testing.assert_array_equal(opt.state_dict()[key], value)
+
+
+def test_optimizer_mismatch_rolls_back_the_model_too(tmp_path):
+    model, opt = trained_model()
+    path = tmp_path / "ck.npz"
+    save_checkpoint(path, model, opt)
+    target, _ = trained_model(seed=3)
+    wrong_opt = Adam(target.parameters()[:2], lr=0.01)  # fewer parameters than saved
+    before = snapshot(target)
+    with pytest.raises(CheckpointError, match="names no parameter"):
+        load_checkpoint(path, target, wrong_opt)
+    assert_unchanged(target, before)
+
+
+def test_missing_file_is_named(tmp_path):
+    model, _ = trained_model()
+    with pytest.raises(FileNotFoundError, match="nowhere.npz"):
+        load_checkpoint(tmp_path / "nowhere.npz", model)

@@ -1,0 +1,62 @@
+"""Training on the toy tasks: accuracy with the defaults, determinism, resume, outputs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from attention.tasks import make_splits, make_task, order_blind_accuracy
+from attention.train import TrainConfig, main, train
+from minigrad.io import read_arrays
+
+
+@pytest.mark.parametrize("task", ["context", "reverse", "pair"])
+def test_each_task_reaches_99_percent_held_out_with_its_defaults(task, tmp_path):
+    metrics = train(TrainConfig(task=task, out=str(tmp_path)), progress=False, plots=False)
+    assert metrics["held_out_accuracy"] >= 0.99, metrics
+
+
+def test_reverse_without_positions_stays_at_the_order_blind_ceiling(tmp_path):
+    config = TrainConfig(task="reverse", positional="none", out=str(tmp_path))
+    metrics = train(config, progress=False, plots=False)
+    task = make_task("reverse")
+    _, held_out = make_splits(task, config.n_train, config.n_test, config.seed)
+    ceiling = order_blind_accuracy(held_out)  # best any position-blind guess can do
+    assert ceiling < 0.35
+    assert metrics["held_out_accuracy"] <= ceiling + 0.02, (metrics, ceiling)
+
+
+def test_same_seed_gives_the_same_final_loss_bit_for_bit(tmp_path):
+    runs = [train(TrainConfig(task="pair", steps=60, out=str(tmp_path / str(i))),
+                  progress=False, plots=False) for i in range(2)]
+    assert runs[0]["final_train_loss"] == runs[1]["final_train_loss"]
+    other_seed = train(TrainConfig(task="pair", steps=60, seed=1, out=str(tmp_path / "s1")),
+                       progress=False, plots=False)
+    assert other_seed["final_train_loss"] != runs[0]["final_train_loss"]
+
+
+def test_an_interrupted_and_resumed_run_ends_exactly_like_an_uninterrupted_one(tmp_path):
+    straight = train(TrainConfig(task="pair", steps=80, out=str(tmp_path / "a")),
+                     progress=False, plots=False)
+    halves = TrainConfig(task="pair", steps=80, out=str(tmp_path / "b"))
+    first = train(halves, progress=False, plots=False, stop_at=35)
+    assert first["steps_done"] == 35
+    resumed = train(halves, resume=True, progress=False, plots=False)
+    assert resumed["steps_done"] == 80
+    assert resumed["final_train_loss"] == straight["final_train_loss"]
+    a = read_arrays(tmp_path / "a" / "checkpoint.npz")
+    b = read_arrays(tmp_path / "b" / "checkpoint.npz")
+    for key in a:
+        if key.startswith(("model/", "optimizer/")):
+            np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_command_line_writes_checkpoint_metrics_and_pictures(tmp_path):
+    out = tmp_path / "run"
+    main(["--task", "context", "--steps", "40", "--out", str(out), "--no-progress"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["steps_done"] == 40 and 0 <= metrics["held_out_accuracy"] <= 1
+    for picture in ("loss_curve.png", "attention.png"):
+        data = (out / picture).read_bytes()
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000, picture
+    assert any(k.startswith("model/") for k in read_arrays(out / "checkpoint.npz"))
