@@ -26,7 +26,8 @@ class CrossEntropy(mg.Function):
         count = max(int(counted.sum()), 1)  # all ignored: loss 0 and zero gradient
         ctx.save_for_backward(log_probs, safe_targets, counted)
         ctx.count = count
-        return np.asarray(-np.sum(picked * counted) / count, dtype=logits.dtype)
+        # where, not a product: an excluded row's stand-in pick may be -inf, and -inf * 0 is NaN
+        return np.asarray(-np.sum(np.where(counted, picked, 0.0)) / count, dtype=logits.dtype)
 
     @staticmethod
     def backward(ctx, grad):

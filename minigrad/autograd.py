@@ -88,17 +88,17 @@ def _check_not_modified(tensor, ctx):
     """Refuse to backpropagate through an op whose inputs or output changed since forward."""
     stale = None
     for t, v in zip(ctx.inputs, ctx.versions):
-        if t is not None and t._version != v:
+        if t is not None and t._counter[0] != v:
             stale = (t, v)
             break
-    if stale is None and tensor._version != ctx.out_version:
+    if stale is None and tensor._counter[0] != ctx.out_version:
         stale = (tensor, ctx.out_version)
     if stale is not None:
         t, v = stale
         label = t.name or "a tensor"
         raise RuntimeError(
             f"{ctx.fn.name}: {label} of shape {t.shape} was modified in place after the "
-            f"forward pass (version {v} -> {t._version}), but {ctx.fn.name}'s backward "
+            f"forward pass (version {v} -> {t._counter[0]}), but {ctx.fn.name}'s backward "
             f"needs its original value{ctx.where()}. Modify a copy instead, or recompute "
             "the forward pass."
         )
@@ -125,7 +125,8 @@ def backward(root, grad=None, retain_graph=False):
             )
         grad = np.ones_like(root.data)
     else:
-        grad = np.asarray(getattr(grad, "data", grad), dtype=root.data.dtype)
+        # A copy: the caller's array must not become (and change) the root's .grad.
+        grad = np.array(getattr(grad, "data", grad), dtype=root.data.dtype)
         if grad.shape != root.shape:
             raise ValueError(
                 f"backward: gradient of shape {grad.shape} does not match the output "
@@ -156,12 +157,26 @@ def backward(root, grad=None, retain_graph=False):
         # leaf gets its own copy, because optimizers and users edit leaf grads in place
         # and an op may pass one array to several inputs.
         if tensor.grad is not None:
-            tensor.grad = _add(tensor.grad, g)
+            if tensor.grad.shape != g.shape:
+                raise ValueError(
+                    f"backward: {tensor._label()} of shape {tensor.shape} holds a .grad of "
+                    f"shape {tensor.grad.shape}; set it to None or to an array of its shape"
+                )
+            tensor.grad = _add(tensor.grad, g).astype(tensor._data.dtype, copy=False)
+        elif ctx is None or not g.flags.writeable:
+            tensor.grad = np.array(g)  # a private, writable copy
         else:
-            tensor.grad = g if ctx is not None else np.array(g)
+            tensor.grad = g
         if ctx is None:
             continue
-        grads = ctx.fn.backward(ctx, g)
+        try:
+            grads = ctx.fn.backward(ctx, g)
+        except Exception as error:
+            shapes = ", ".join(str(t.shape) if t is not None else "-" for t in ctx.inputs)
+            raise RuntimeError(
+                f"{ctx.fn.name}.backward failed: {error} (incoming gradient {g.shape}, "
+                f"input shapes {shapes}){ctx.where()}"
+            ) from error
         if type(grads) is not tuple:
             grads = tuple(grads) if isinstance(grads, list) else (grads,)
         if len(grads) != len(ctx.inputs):

@@ -31,4 +31,4 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
         raise ValueError(
             f"unbroadcast: gradient of shape {grad.shape} cannot be reduced to shape {shape}"
         )
-    return grad
+    return np.asarray(grad)  # summing to shape () gives a NumPy scalar

@@ -25,6 +25,8 @@ import itertools
 import os
 import sys
 
+import numpy as np
+
 from minigrad.autograd import _GradMode
 from minigrad.tensor import Tensor
 
@@ -81,6 +83,7 @@ class Function:
     """Base class of every op. Subclasses define `name`, `forward` and `backward`."""
 
     name = "function"
+    returns_view = False  # True if the output may share memory with the first input
 
     @staticmethod
     def forward(ctx, *arrays, **attrs):
@@ -102,21 +105,30 @@ class Function:
                 if x._requires_grad:
                     needs_grad = True
             else:
+                if isinstance(x, np.generic):
+                    x = x.item()  # a NumPy scalar would promote float32 to float64
                 arrays.append(x)  # Python scalars and None pass through untouched
                 all_tensors = False
         ctx = Context(cls)
         try:
             out = cls.forward(ctx, *arrays, **attrs)
         except (ValueError, IndexError, TypeError) as error:
-            raise _name_the_op(cls, error, arrays) from None
+            raise _name_the_op(cls, error, arrays) from error
         result = Tensor._from_op(out)
+        if result._data.dtype == object:
+            raise TypeError(
+                f"{cls.name}: produced an array of Python objects; pass tensors as the op's "
+                "inputs and plain numbers or arrays as its options"
+            )
+        if cls.returns_view and isinstance(inputs[0], Tensor):
+            result._counter = inputs[0]._counter  # same memory, same version counter
         # Only floating-point results join the graph: an integer cast has no gradient.
         if needs_grad and _GradMode.enabled and result._data.dtype.kind == "f":
             if not all_tensors:
                 inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
             ctx.inputs = inputs
-            ctx.versions = tuple([x._version if x is not None else 0 for x in inputs])
-            ctx.out_version = 0
+            ctx.versions = tuple([x._counter[0] if x is not None else 0 for x in inputs])
+            ctx.out_version = result._counter[0]
             ctx.seq = next(_creation_counter)
             if _GradMode.record_source:
                 ctx.source = _user_source_line()
@@ -131,4 +143,11 @@ def _name_the_op(cls, error, arrays):
     if message.startswith(cls.name + ":"):
         return error  # the op already wrote a full message
     shapes = ", ".join(str(a.shape) for a in arrays if hasattr(a, "shape"))
-    return type(error)(f"{cls.name}: {message} (input shapes {shapes})")
+    message = f"{cls.name}: {message} (input shapes {shapes})"
+    for kind in (type(error), IndexError, TypeError, ValueError):
+        if isinstance(error, kind):
+            try:
+                return kind(message)
+            except TypeError:  # some NumPy error types need extra constructor arguments
+                continue
+    return ValueError(message)

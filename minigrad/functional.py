@@ -75,7 +75,7 @@ def abs(a):  # noqa: A001 - mirrors torch.abs
 
 
 def clip(a, min=None, max=None):  # noqa: A002
-    return Clip.apply(a, low=min, high=max)
+    return Clip.apply(a, low=_unwrap(min), high=_unwrap(max))
 
 
 def maximum(a, b):
@@ -137,4 +137,4 @@ def where(cond, a, b):
 
 def masked_fill(a, mask, value):
     """a with `value` where mask is True (mask broadcasts to a's shape)."""
-    return MaskedFill.apply(a, _unwrap(mask), value=value)
+    return MaskedFill.apply(a, _unwrap(mask), value=_unwrap(value))

@@ -118,7 +118,7 @@ class Module:
         dtype = np.dtype(dtype)
         for _, param in self.named_parameters():
             param._data = param.data.astype(dtype)
-            param._version += 1
+            param._counter[0] += 1
             param.grad = None
         for _, buffer in self.named_buffers():
             if np.issubdtype(buffer.dtype, np.floating):

@@ -8,8 +8,10 @@ In-place edits. Tensors have no in-place ops: `x += 1` builds a new tensor, like
 op. The one way to change a tensor's values is to assign its `data` (`p.data -= lr *
 p.grad` assigns too), and every assignment bumps a version counter. An op that recorded the
 tensor remembers its version, and backward refuses to run through it if the version moved,
-because its saved arrays would no longer match. (Writing into the array itself,
-`x.data[0] = 1`, bypasses the counter, just as PyTorch's `.data` does.)
+because its saved arrays would no longer match. Tensors that share memory (a reshape or
+slice of x, x.detach()) share x's counter, so an edit through any of them is caught.
+(Writing into the array itself, `x.data[0] = 1`, bypasses the counter, just as PyTorch's
+`.data` does.)
 """
 
 import numpy as np
@@ -35,7 +37,7 @@ def _as_array(data, dtype=None) -> np.ndarray:
 class Tensor:
     """An n-dimensional array that remembers how it was computed."""
 
-    __slots__ = ("_data", "grad", "_requires_grad", "name", "_ctx", "_version", "__weakref__")
+    __slots__ = ("_data", "grad", "_requires_grad", "name", "_ctx", "_counter", "__weakref__")
     __array_priority__ = 1000  # so `np_array * tensor` calls Tensor.__rmul__
 
     def __init__(self, data, dtype=None, requires_grad=False, name=None):
@@ -44,7 +46,7 @@ class Tensor:
         self._requires_grad = False
         self.name = name
         self._ctx = None
-        self._version = 0
+        self._counter = [0]  # version counter, shared with views and detached copies
         if requires_grad:
             self.requires_grad = True
 
@@ -57,7 +59,7 @@ class Tensor:
         t._requires_grad = False
         t.name = None
         t._ctx = None
-        t._version = 0
+        t._counter = [0]
         return t
 
     # ---- data, grad and the flags -------------------------------------------------------
@@ -84,7 +86,7 @@ class Tensor:
                 )
             value = value.astype(self._data.dtype)
         self._data = value
-        self._version += 1
+        self._counter[0] += 1
 
     @property
     def requires_grad(self) -> bool:
@@ -109,8 +111,18 @@ class Tensor:
         return self
 
     def detach(self) -> "Tensor":
-        """The same data, outside the graph: gradients do not flow through it."""
-        return Tensor(self._data, name=self.name)
+        """The same data, outside the graph: gradients do not flow through it.
+
+        The two share memory, so they share the version counter too: editing one makes a
+        backward that saved the other refuse to run."""
+        t = Tensor(self._data, name=self.name)
+        t._counter = self._counter
+        return t
+
+    @property
+    def version(self) -> int:
+        """How many times this tensor's data (or data it shares) has been assigned."""
+        return self._counter[0]
 
     def backward(self, grad=None, retain_graph=False):
         """Compute the gradient of this tensor with respect to every tensor it depends on."""
@@ -273,7 +285,7 @@ class Tensor:
         return Abs.apply(self)
 
     def clip(self, min=None, max=None):
-        return Clip.apply(self, low=min, high=max)
+        return Clip.apply(self, low=_unwrap(min), high=_unwrap(max))
 
     def maximum(self, other):
         return Maximum.apply(self, other)
@@ -336,7 +348,7 @@ class Tensor:
         return split(self, split_size_or_sections, axis=axis)
 
     def masked_fill(self, mask, value):
-        return MaskedFill.apply(self, _unwrap(mask), value=value)
+        return MaskedFill.apply(self, _unwrap(mask), value=_unwrap(value))
 
 
 def _unwrap(x):

@@ -10,6 +10,18 @@ import numpy as np
 from minigrad.function import Function
 
 
+def same_float(a, b):
+    """Give an integer operand the float operand's dtype, as PyTorch does: float32 + int64
+    stays float32 (NumPy alone would widen it to float64)."""
+    a_float = isinstance(a, np.ndarray) and a.dtype.kind == "f"
+    b_float = isinstance(b, np.ndarray) and b.dtype.kind == "f"
+    if a_float and isinstance(b, np.ndarray) and b.dtype.kind in "iub":
+        b = b.astype(a.dtype)
+    elif b_float and isinstance(a, np.ndarray) and a.dtype.kind in "iub":
+        a = a.astype(b.dtype)
+    return a, b
+
+
 class Add(Function):
     """a + b;  d/da = 1, d/db = 1."""
 
@@ -17,6 +29,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = same_float(a, b)
         return a + b
 
     @staticmethod
@@ -31,6 +44,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = same_float(a, b)
         return a - b
 
     @staticmethod
@@ -45,6 +59,7 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = same_float(a, b)
         ctx.save_for_backward(a, b)
         return a * b
 
@@ -61,6 +76,7 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = same_float(a, b)
         ctx.save_for_backward(a, b)
         return a / b
 
@@ -92,6 +108,7 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = same_float(a, b)
         out = np.power(a, b)
         ctx.save_for_backward(a, b, out)
         return out
@@ -99,10 +116,12 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_arrays
-        grad_a = grad * b * np.power(a, b - 1) if ctx.needs_grad(0) else None
-        grad_b = None
-        if ctx.needs_grad(1):
-            # log(a) is -inf at a == 0, but there a**b is 0 (for b > 0): the product is 0.
-            with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = np.where(a == 0, 0.0, grad * out * np.log(a))
+        grad_a = grad_b = None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if ctx.needs_grad(0):
+                # b * a**(b-1) is 0 * inf at a == 0, b == 0; a**0 is constant, so it is 0.
+                grad_a = grad * np.where(b == 0, 0.0, b * np.power(a, b - 1))
+            if ctx.needs_grad(1):
+                # log(a) is -inf at a == 0, but there a**b is 0 (for b > 0): the product is 0.
+                grad_b = np.where((a == 0) & (b >= 0), 0.0, grad * out * np.log(a))
         return grad_a, grad_b

@@ -7,6 +7,7 @@ in maximum), we pick the value PyTorch picks, so the two agree.
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.ops.arithmetic import same_float
 
 
 class Exp(Function):
@@ -135,6 +136,9 @@ class Clip(Function):
     def forward(ctx, a, low=None, high=None):
         if low is None and high is None:
             raise ValueError("clip: give at least one of min and max")
+        # Bounds take a's dtype, so float64 bounds do not widen a float32 tensor.
+        low = None if low is None else np.asarray(low, dtype=a.dtype)
+        high = None if high is None else np.asarray(high, dtype=a.dtype)
         ctx.save_for_backward(a)
         ctx.low, ctx.high = low, high
         return np.clip(a, low, high)
@@ -157,6 +161,7 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = same_float(a, b)
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)
 
@@ -174,6 +179,7 @@ class Minimum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = same_float(a, b)
         ctx.save_for_backward(a, b)
         return np.minimum(a, b)
 

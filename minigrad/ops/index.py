@@ -23,6 +23,7 @@ class GetItem(Function):
     """a[index];  each selected element passes its gradient back to where it came from."""
 
     name = "getitem"
+    returns_view = True  # slices are views (integer-array indexing copies; harmless)
 
     @staticmethod
     def forward(ctx, a, index=None):

@@ -24,6 +24,8 @@ class Concat(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         _check_some("concat", arrays)
+        if any(np.ndim(a) == 0 for a in arrays):
+            raise ValueError("concat: cannot join 0-d tensors; use stack to make a new axis")
         (axis,) = normalize_axes("concat", axis, arrays[0].ndim, arrays[0].shape)
         for a in arrays[1:]:
             rest = [n for i, n in enumerate(a.shape) if i != axis]

@@ -9,6 +9,7 @@ engine.
 import numpy as np
 
 from minigrad.function import Function
+from minigrad.ops.arithmetic import same_float
 
 
 class MatMul(Function):
@@ -18,7 +19,7 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = np.asarray(a), np.asarray(b)  # a plain list works as an operand too
+        a, b = same_float(np.asarray(a), np.asarray(b))  # a plain list works as an operand too
         if np.ndim(a) == 0 or np.ndim(b) == 0:
             raise ValueError(
                 f"matmul: both operands need at least one dimension, got shapes "
@@ -31,6 +32,13 @@ class MatMul(Function):
                 f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied "
                 f"({inner_a} != {inner_b})"
             )
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} cannot be multiplied (batch "
+                f"dimensions {a.shape[:-2]} and {b.shape[:-2]} do not broadcast)"
+            ) from None
         ctx.save_for_backward(a, b)
         return np.matmul(a, b)
 

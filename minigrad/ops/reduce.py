@@ -14,7 +14,12 @@ def normalize_axes(op: str, axis, ndim: int, shape: tuple) -> tuple:
     """`axis` (None, int or tuple, negatives allowed) as a sorted tuple of valid axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)) and all(isinstance(a, (int, np.integer)) for a in axis):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
     bound = max(ndim, 1)  # a 0-d tensor accepts axis 0 and -1, as in PyTorch
     result = []
     for ax in axes:

@@ -14,6 +14,7 @@ class Reshape(Function):
     """a viewed with a new shape;  the gradient is reshaped back."""
 
     name = "reshape"
+    returns_view = True
 
     @staticmethod
     def forward(ctx, a, shape=None):
@@ -35,6 +36,7 @@ class Permute(Function):
     """a with its axes reordered;  the gradient is reordered by the inverse permutation."""
 
     name = "permute"
+    returns_view = True
 
     @staticmethod
     def forward(ctx, a, axes=None):
@@ -57,6 +59,7 @@ class SwapAxes(Function):
     """a with two axes exchanged;  the gradient has the same two axes exchanged back."""
 
     name = "swapaxes"
+    returns_view = True
 
     @staticmethod
     def forward(ctx, a, axis0=-2, axis1=-1):
@@ -74,6 +77,7 @@ class BroadcastTo(Function):
     """a copied (virtually) to a larger shape;  the engine sums the gradient back."""
 
     name = "broadcast_to"
+    returns_view = True
 
     @staticmethod
     def forward(ctx, a, shape=None):
