@@ -18,6 +18,8 @@ class _GradMode:
 
     enabled = True  # False inside no_grad(): ops record nothing
     record_source = False  # True inside record_sources(): remember each op's file:line
+    check_nan = False  # True inside detect_anomaly(): raise at the first NaN or inf
+    module_stack: list = []  # Modules being called, innermost last (for graph drawings)
 
 
 # Callables notified for every node backward visits, as
@@ -110,8 +112,33 @@ def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return total if type(total) is np.ndarray else np.asarray(total)
 
 
-def backward(root, grad=None, retain_graph=False):
-    """Backpropagate from `root`, accumulating into the `.grad` of every tensor on the way."""
+def _matches(ctx, break_on) -> bool:
+    """Whether the op of `ctx` is one that `break_on` names (class, class name or op name)."""
+    wanted = break_on if isinstance(break_on, (list, tuple, set)) else [break_on]
+    for item in wanted:
+        if item is ctx.fn:
+            return True
+        if isinstance(item, str) and item.lower() in (ctx.fn.__name__.lower(), ctx.fn.name):
+            return True
+    return False
+
+
+def _run_backward(ctx, grad, break_on):
+    """ctx.fn.backward(ctx, grad), under pdb if the op is one to break on."""
+    if break_on is not None and _matches(ctx, break_on):
+        import pdb
+
+        print(f"--- break_on={break_on!r}: stopping in {ctx.fn.__name__}.backward "
+              f"(incoming gradient {grad.shape}){ctx.where()}; 'c' continues ---")
+        return pdb.Pdb().runcall(ctx.fn.backward, ctx, grad)
+    return ctx.fn.backward(ctx, grad)
+
+
+def backward(root, grad=None, retain_graph=False, break_on=None):
+    """Backpropagate from `root`, accumulating into the `.grad` of every tensor on the way.
+
+    break_on: an op (its class, class name or op name, e.g. "Softmax" or "matmul"), or a
+    list of them: stop in pdb at the first line of that op's backward every time it runs."""
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no graph "
@@ -170,7 +197,7 @@ def backward(root, grad=None, retain_graph=False):
         if ctx is None:
             continue
         try:
-            grads = ctx.fn.backward(ctx, g)
+            grads = _run_backward(ctx, g, break_on)
         except Exception as error:
             shapes = ", ".join(str(t.shape) if t is not None else "-" for t in ctx.inputs)
             raise RuntimeError(
@@ -202,6 +229,10 @@ def backward(root, grad=None, retain_graph=False):
                     ) from None
             if pg.dtype != parent._data.dtype:
                 pg = pg.astype(parent._data.dtype)
+            if _GradMode.check_nan:
+                from minigrad.anomaly import check_backward
+
+                check_backward(ctx, i, pg, g)
             previous = pending.get(id(parent))
             pending[id(parent)] = pg if previous is None else _add(previous, pg)
         if not retain_graph:

@@ -38,8 +38,8 @@ class Context:
     """One node of the graph: the op, its inputs, and what its forward saved."""
 
     __slots__ = (
-        "fn", "inputs", "saved_arrays", "versions", "out_version", "seq", "freed", "source",
-        "__dict__",
+        "fn", "inputs", "args", "attrs", "module", "saved_arrays", "versions", "out_version",
+        "seq", "freed", "source", "__dict__",
     )
 
     def __init__(self, fn):
@@ -70,13 +70,21 @@ class Context:
 
 
 def _user_source_line() -> str:
-    """file:line of the innermost frame outside the minigrad package: who called the op."""
+    """Where the op was called from, outside the minigrad package: 'file.py:12 in f', plus
+    the caller's line when the innermost one is a helper (say, a layer's softmax)."""
     frame = sys._getframe(2)
     while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
         frame = frame.f_back
-    if frame is None:
-        return None
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    lines = []
+    while frame is not None and len(lines) < 2:
+        path = frame.f_code.co_filename
+        try:
+            path = os.path.relpath(path)
+        except ValueError:  # a different drive on Windows
+            pass
+        lines.append(f"{path}:{frame.f_lineno} in {frame.f_code.co_name}")
+        frame = frame.f_back
+    return ", called from ".join(lines) or None
 
 
 class Function:
@@ -124,16 +132,29 @@ class Function:
             result._counter = inputs[0]._counter  # same memory, same version counter
         # Only floating-point results join the graph: an integer cast has no gradient.
         if needs_grad and _GradMode.enabled and result._data.dtype.kind == "f":
-            if not all_tensors:
+            if all_tensors:
+                ctx.args = None
+            else:
+                # Keep the non-tensor arguments, so the node's forward can be re-run (the
+                # per-node gradient check does); the tensors' arrays stay with the tensors.
+                ctx.args = tuple(None if isinstance(x, Tensor) else a
+                                 for x, a in zip(inputs, arrays))
                 inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
             ctx.inputs = inputs
+            ctx.attrs = attrs
             ctx.versions = tuple([x._counter[0] if x is not None else 0 for x in inputs])
             ctx.out_version = result._counter[0]
             ctx.seq = next(_creation_counter)
+            stack = _GradMode.module_stack
+            ctx.module = stack[-1] if stack else None
             if _GradMode.record_source:
                 ctx.source = _user_source_line()
             result._requires_grad = True
             result._ctx = ctx
+        if _GradMode.check_nan:
+            from minigrad.anomaly import check_forward
+
+            check_forward(cls, inputs, result, ctx)
         return result
 
 

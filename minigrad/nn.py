@@ -11,6 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from minigrad.autograd import _GradMode
 from minigrad.tensor import Tensor
 
 
@@ -58,7 +59,13 @@ class Module:
     def __call__(self, *args, **kwargs):
         if not self.__dict__.get("_named", False):
             self._name_parameters()
-        return self.forward(*args, **kwargs)
+        # Ops created inside forward remember this module, so drawings can group them.
+        stack = _GradMode.module_stack
+        stack.append(self)
+        try:
+            return self.forward(*args, **kwargs)
+        finally:
+            stack.pop()
 
     # ---- walking the tree ------------------------------------------------------------
 
@@ -96,8 +103,9 @@ class Module:
         """Give every parameter inside this module its dotted name, for graphs and errors."""
         for name, param in self.named_parameters():
             param.name = name
-        for _, module in self.named_modules():
+        for path, module in self.named_modules():
             object.__setattr__(module, "_named", True)
+            object.__setattr__(module, "path", path)  # dotted name, "" for the root
 
     # ---- training state ----------------------------------------------------------------
 

@@ -124,9 +124,11 @@ class Tensor:
         """How many times this tensor's data (or data it shares) has been assigned."""
         return self._counter[0]
 
-    def backward(self, grad=None, retain_graph=False):
-        """Compute the gradient of this tensor with respect to every tensor it depends on."""
-        autograd.backward(self, grad, retain_graph=retain_graph)
+    def backward(self, grad=None, retain_graph=False, break_on=None):
+        """Compute the gradient of this tensor with respect to every tensor it depends on.
+
+        break_on="Softmax" (an op's class or name) stops in pdb inside that op's backward."""
+        autograd.backward(self, grad, retain_graph=retain_graph, break_on=break_on)
 
     def zero_grad(self):
         self.grad = None

@@ -1,0 +1,101 @@
+"""Anomaly mode: stop at the first NaN or inf, and say which op and which line made it.
+
+    with mg.detect_anomaly():
+        loss = model(x)          # raises AnomalyError at the first op whose output is not finite
+        loss.backward()          # ... or at the first gradient that is not finite
+
+A NaN usually appears far from its cause: log(0) gives -inf, which later meets a 0 and
+turns into NaN, which then spreads to every parameter. Checking every op's output as it
+is made finds the first one, and recording where each op was created (file and line of
+your code) says where to look. Both cost time, so they are switched on only here.
+`record_sources()` records the lines alone, for error messages and the per-node check.
+"""
+
+import contextlib
+
+import numpy as np
+
+from minigrad.autograd import _GradMode
+
+
+class AnomalyError(RuntimeError):
+    """A NaN or inf appeared in a forward output or a backward gradient."""
+
+
+@contextlib.contextmanager
+def record_sources():
+    """Remember the file and line of your code that created each op (ctx.source)."""
+    previous = _GradMode.record_source
+    _GradMode.record_source = True
+    try:
+        yield
+    finally:
+        _GradMode.record_source = previous
+
+
+@contextlib.contextmanager
+def detect_anomaly():
+    """Raise AnomalyError at the first NaN or inf in any forward output or gradient."""
+    previous = _GradMode.record_source, _GradMode.check_nan
+    _GradMode.record_source = _GradMode.check_nan = True
+    try:
+        # NumPy's own warnings (divide by zero in log) would only repeat what we raise.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            yield
+    finally:
+        _GradMode.record_source, _GradMode.check_nan = previous
+
+
+def _describe(array: np.ndarray) -> str:
+    """'2 NaN, 1 inf of 6 elements, first at (0, 1)'."""
+    bad = ~np.isfinite(array)
+    first = tuple(int(i) for i in np.argwhere(bad)[0]) if array.ndim else ()
+    counts = []
+    if np.isnan(array).any():
+        counts.append(f"{int(np.isnan(array).sum())} NaN")
+    if np.isinf(array).any():
+        counts.append(f"{int(np.isinf(array).sum())} inf")
+    return f"{', '.join(counts)} of {array.size} elements, first at {first}"
+
+
+def _label(tensor) -> str:
+    if tensor is None:
+        return "a constant"
+    return f"'{tensor.name}'" if tensor.name else f"a tensor of shape {tensor.shape}"
+
+
+def _where(ctx) -> str:
+    if ctx is not None and ctx.source:
+        return ctx.source
+    from minigrad.function import _user_source_line
+
+    return _user_source_line() or "an unknown line"
+
+
+def check_forward(fn, inputs, result, ctx):
+    """Raise if the op's output holds NaN or inf while its inputs were finite."""
+    out = result.data
+    if out.dtype.kind != "f" or np.isfinite(out).all():
+        return
+    tensors = [x for x in inputs if hasattr(x, "data")]
+    if any(x.data.dtype.kind == "f" and not np.isfinite(x.data).all() for x in tensors):
+        return  # not the first: an input was already bad, and its op would have raised
+    shapes = ", ".join(str(x.shape) for x in tensors)
+    names = ", ".join(_label(x) for x in tensors)
+    raise AnomalyError(
+        f"{fn.name}: forward produced {_describe(out)} (output shape {out.shape}) from finite "
+        f"inputs {names} (shapes {shapes}), created at {_where(ctx)}"
+    )
+
+
+def check_backward(ctx, index, grad, grad_out):
+    """Raise if the gradient an op sends to input `index` holds NaN or inf."""
+    if np.isfinite(grad).all():
+        return
+    parent = ctx.inputs[index]
+    origin = ("the gradient arriving at it was already not finite"
+              if not np.isfinite(grad_out).all() else "its incoming gradient was finite")
+    raise AnomalyError(
+        f"{ctx.fn.name}.backward: the gradient for input {index} ({_label(parent)}, shape "
+        f"{parent.shape}) has {_describe(grad)}; {origin}. The op was created at {_where(ctx)}"
+    )

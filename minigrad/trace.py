@@ -1,0 +1,205 @@
+"""Step through backward: record each node it visits, then print, draw or replay the steps.
+
+    with mg.trace_backward() as trace:
+        loss.backward()
+    print(trace)                          # one row per node, in the order backward ran them
+    frames = trace.frames()               # one graph per step, that step's node highlighted
+    trace.to_html("backprop.html")        # a page that steps through them (buttons, arrows)
+
+Step k is one node's backward: the gradient that arrived at the op's output (complete by
+then, which is what the topological order guarantees), and the gradient the op sent to each
+of its inputs. Frame k draws the graph with the gradients known after step k, so reading the
+frames in order shows gradients flowing from the output back to the parameters.
+"""
+
+import html
+import json
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from minigrad import autograd
+from minigrad.broadcast import unbroadcast
+
+
+def _norm(array) -> float:
+    return float(np.sqrt(np.sum(np.asarray(array, dtype=np.float64) ** 2)))
+
+
+def _label(tensor) -> str:
+    if tensor is None:
+        return "-"
+    if tensor.name:
+        return tensor.name
+    return f"{tensor._ctx.fn.name} output" if tensor._ctx is not None else "input"
+
+
+@dataclass
+class Sent:
+    """The gradient one node sent to one of its inputs."""
+    input_index: int
+    to: str  # the input's label
+    shape: tuple
+    norm: float
+
+
+@dataclass
+class Step:
+    index: int
+    op: str
+    output: str  # label of the tensor whose gradient arrived
+    grad_shape: tuple
+    grad_norm: float
+    sent: list = field(default_factory=list)
+    source: str | None = None
+
+
+class BackwardTrace:
+    """Context manager that records every node visited by backward() inside it."""
+
+    def __init__(self):
+        self.steps: list = []
+        self.root = None
+        self._tensors: list = []  # the output tensor of each step
+        self._known: dict = {}  # id(tensor) -> gradient so far
+        self._snapshots: list = []  # gradients known after each step (frame k + 1)
+
+    def __enter__(self):
+        autograd.observers.append(self._observe)
+        return self
+
+    def __exit__(self, *exc):
+        autograd.observers.remove(self._observe)
+        return False
+
+    def _observe(self, tensor, ctx, grad, grads):
+        if not self.steps:
+            self.root = tensor
+            self._snapshots.append({id(tensor): grad})  # frame 0: only the output's
+        self._known[id(tensor)] = grad
+        self._tensors.append(tensor)
+        step = Step(len(self.steps), ctx.fn.name, _label(tensor), grad.shape, _norm(grad),
+                    source=ctx.source)
+        for i, (parent, g) in enumerate(zip(ctx.inputs, grads)):
+            if parent is None or g is None or not parent.requires_grad:
+                continue
+            g = unbroadcast(np.asarray(g), parent.shape)
+            previous = self._known.get(id(parent))
+            self._known[id(parent)] = g if previous is None else previous + g
+            step.sent.append(Sent(i, _label(parent), g.shape, _norm(g)))
+        self.steps.append(step)
+        self._snapshots.append(dict(self._known))
+
+    # ---- reading the record --------------------------------------------------------------
+
+    def table(self) -> str:
+        """The steps as a text table: step, op, gradient in, gradients sent to each input."""
+        rows = [("step", "op", "gradient arriving at", "shape", "norm", "sent to inputs")]
+        for s in self.steps:
+            sent = "; ".join(f"[{x.input_index}] {x.to} {x.shape} |{x.norm:.3g}|"
+                             for x in s.sent) or "(no input needs a gradient)"
+            rows.append((str(s.index), s.op, s.output, str(s.grad_shape), f"{s.grad_norm:.3g}",
+                         sent))
+        widths = [max(len(row[c]) for row in rows) for c in range(5)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + "  " + row[5]
+                 for row in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    def frames(self, **draw_options) -> list:
+        """Graphs: frame 0 before any step, frame k after step k-1, with its node highlighted."""
+        from minigrad.viz import draw
+
+        if self.root is None:
+            raise RuntimeError("trace_backward: nothing was recorded; call backward() inside it")
+        graphs = []
+        for k, known in enumerate(self._snapshots):
+            highlight = [self._tensors[k - 1]] if k > 0 else [self.root]
+            graphs.append(draw(self.root, grads=known, highlight=highlight, **draw_options))
+        return graphs
+
+    def to_html(self, path: str, **draw_options) -> str:
+        """One self-contained HTML page (no server, no network) stepping through the frames."""
+        from minigrad.viz import render_bytes
+
+        frames = self.frames(**draw_options)
+        needing = [t for t in autograd._topological_order(self.root) if t.requires_grad]
+        parts = []
+        for k, (graph, known) in enumerate(zip(frames, self._snapshots)):
+            svg = render_bytes(graph.source, "svg").decode("utf-8")
+            svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined
+            caption = ("Frame 0: backward starts; the output's gradient is 1." if k == 0
+                       else _caption(self.steps[k - 1]))
+            have = sum(id(t) in known for t in needing)
+            parts.append(
+                f'<section class="frame" data-index="{k}" data-grads="{have}" '
+                f'data-tensors="{len(needing)}"><p class="caption">{html.escape(caption)}'
+                f"</p>{svg}</section>")
+        page = _PAGE.replace("{{FRAMES}}", "\n".join(parts))
+        page = page.replace("{{COUNT}}", json.dumps(len(frames)))
+        page = page.replace("{{TABLE}}", html.escape(self.table()))
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(page)
+        return path
+
+
+def _caption(step: Step) -> str:
+    sent = "; ".join(f"input {x.input_index} ({x.to}) gets a gradient of shape {x.shape}, "
+                     f"norm {x.norm:.3g}" for x in step.sent)
+    return (f"Step {step.index + 1}: {step.op}.backward. The gradient arriving at "
+            f"'{step.output}' has shape {step.grad_shape}, norm {step.grad_norm:.3g}. "
+            f"{sent or 'No input needs a gradient.'}")
+
+
+def trace_backward() -> BackwardTrace:
+    """Record the next backward() calls made inside `with mg.trace_backward() as t:`."""
+    return BackwardTrace()
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>minigrad: stepping through backward</title>
+<style>
+ body { font-family: Helvetica, Arial, sans-serif; margin: 1em; }
+ .frame { display: none; } .frame.shown { display: block; }
+ .frame svg { max-width: 100%; height: auto; }
+ .caption { background: #fff8e1; padding: .5em; border-left: 4px solid #ffb300; }
+ button { font-size: 1em; margin-right: .3em; }
+ pre { font-size: 12px; background: #f5f5f5; padding: .5em; overflow-x: auto; }
+</style></head><body>
+<h2>Stepping through backward</h2>
+<p>Each frame runs one node's backward, in the order the engine ran them. The highlighted
+op is the one that just ran; boxes show the gradients known so far. Keys: &larr; and
+&rarr; step, Home and End jump.</p>
+<div><button id="first">&#x23EE; first</button><button id="prev">&larr; previous</button>
+<button id="next">next &rarr;</button><button id="last">last &#x23ED;</button>
+<span id="counter"></span></div>
+{{FRAMES}}
+<details><summary>All steps as a table</summary><pre>{{TABLE}}</pre></details>
+<script>
+(function () {
+  var frames = document.querySelectorAll(".frame"), count = {{COUNT}}, current = 0;
+  function show(k) {
+    current = Math.max(0, Math.min(count - 1, k));
+    frames.forEach(function (f, i) { f.classList.toggle("shown", i === current); });
+    document.getElementById("counter").textContent = "frame " + current + " of " + (count - 1);
+  }
+  document.getElementById("first").onclick = function () { show(0); };
+  document.getElementById("prev").onclick = function () { show(current - 1); };
+  document.getElementById("next").onclick = function () { show(current + 1); };
+  document.getElementById("last").onclick = function () { show(count - 1); };
+  document.addEventListener("keydown", function (e) {
+    if (e.key === "ArrowRight") show(current + 1);
+    if (e.key === "ArrowLeft") show(current - 1);
+    if (e.key === "Home") show(0);
+    if (e.key === "End") show(count - 1);
+  });
+  show(0);
+})();
+</script></body></html>
+"""

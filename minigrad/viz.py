@@ -1,0 +1,299 @@
+"""Drawing the computation graph with Graphviz: tensors, ops, names, shapes, gradients.
+
+    g = mg.viz.draw(loss)                  # a graphviz.Digraph; Jupyter shows it inline
+    mg.viz.render(g, "graph.svg")          # or .png, or .dot (the source, no renderer needed)
+
+Boxes are tensors: their name (a parameter's dotted name, your name, or in italics the op
+that made them), shape and dtype and, after backward, their gradient (the values of a tiny
+tensor, else its norm, min and max). Ellipses are ops. Edges follow the data, from inputs
+to outputs. NaN or inf in a value or a gradient is drawn in red.
+
+Rendering uses the system Graphviz `dot` when it is installed, else the `graphviz-pure`
+program that pip installs with this project, so drawings work after a pip install alone.
+"""
+
+import html
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from collections import Counter
+
+import graphviz
+import numpy as np
+
+TINY = 6  # tensors with at most this many elements show their values
+HIGHLIGHT = "#ffd54f"
+BAD = "#d32f2f"
+
+
+class Graph(graphviz.Digraph):
+    """A graphviz.Digraph that renders with whichever renderer is available."""
+
+    def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None,
+             quiet=False, *, engine=None, encoding=None):
+        data = render_bytes(self.source, format or self.format or "svg")
+        return data.decode(encoding) if encoding else data
+
+
+# ---- rendering ---------------------------------------------------------------------------
+
+def renderer() -> list:
+    """The command that turns DOT source into pictures: system `dot`, else graphviz-pure."""
+    dot = shutil.which("dot")
+    if dot:
+        return [dot]
+    candidates = [shutil.which("graphviz-pure"),
+                  os.path.join(sysconfig.get_path("scripts"), "graphviz-pure"),
+                  os.path.join(os.path.dirname(sys.executable), "graphviz-pure")]
+    for candidate in candidates:
+        if candidate and os.path.exists(candidate):
+            return [candidate]
+    raise RuntimeError(
+        "viz: no Graphviz renderer found. `pip install graphviz-pure` (a dependency of this "
+        "project) or install Graphviz; .dot source can always be written with "
+        "render(graph, 'graph.dot')"
+    )
+
+
+def render_bytes(source: str, fmt: str = "svg") -> bytes:
+    """DOT source rendered to `fmt` ('svg' or 'png'), as bytes."""
+    command = renderer() + [f"-T{fmt}"]
+    done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"viz: {command[0]} -T{fmt} failed: "
+                           f"{done.stderr.decode(errors='replace').strip()}")
+    return done.stdout
+
+
+def render(graph, path: str) -> str:
+    """Write `graph` (a Digraph, or a tensor to draw) to path: .svg, .png, or .dot/.gv."""
+    if not isinstance(graph, graphviz.Digraph):
+        graph = draw(graph)
+    suffix = os.path.splitext(path)[1].lower().lstrip(".")
+    if suffix in ("dot", "gv"):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(graph.source)
+    elif suffix in ("svg", "png"):
+        with open(path, "wb") as f:
+            f.write(render_bytes(graph.source, suffix))
+    else:
+        raise ValueError(f"viz.render: unknown format '.{suffix}' for {path}; "
+                         "use .svg, .png or .dot")
+    return path
+
+
+# ---- labels ------------------------------------------------------------------------------
+
+def _summary(array: np.ndarray) -> str:
+    """The values of a tiny array, else its norm, min and max."""
+    if array.size <= TINY:
+        return np.array2string(np.asarray(array), precision=3, separator=", ",
+                               suppress_small=True).replace("\n", "")
+    finite = array[np.isfinite(array)] if array.dtype.kind == "f" else array
+    if finite.size == 0:
+        return "no finite values"
+    norm = float(np.sqrt(np.sum(finite.astype(np.float64) ** 2)))
+    return f"norm {norm:.3g}, min {finite.min():.3g}, max {finite.max():.3g}"
+
+
+def _not_finite(array) -> bool:
+    return array is not None and array.dtype.kind == "f" and not np.isfinite(array).all()
+
+
+def _tensor_label(tensor, show_data, grad, pending=False):
+    """An HTML-like label: every piece of text escaped, so names render literally."""
+    if tensor.name:
+        title = f"<B>{html.escape(tensor.name)}</B>"
+    elif tensor._ctx is not None:
+        title = f"<I>{html.escape(tensor._ctx.fn.name)}</I>"
+    else:
+        title = "<I>tensor</I>"
+    lines = [title, html.escape(f"{tensor.shape} {tensor.dtype}")]
+    if show_data:
+        text = f"data: {html.escape(_summary(tensor.data))}"
+        lines.append(f'<FONT COLOR="{BAD}">{text}</FONT>' if _not_finite(tensor.data) else text)
+    if grad is not None:
+        colour = BAD if _not_finite(grad) else "#1565c0"
+        lines.append(f'<FONT COLOR="{colour}">grad: {html.escape(_summary(grad))}</FONT>')
+    elif pending:
+        lines.append('<FONT COLOR="#9e9e9e">grad: not yet</FONT>')
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+# ---- walking the graph ------------------------------------------------------------------
+
+def _collect(root):
+    """Tensors and op nodes reachable from root, in the order a walk from root meets them."""
+    tensors, seen, stack = [], {id(root)}, [root]
+    while stack:
+        tensor = stack.pop()
+        tensors.append(tensor)
+        if tensor._ctx is not None:
+            for parent in tensor._ctx.inputs:
+                if parent is not None and id(parent) not in seen:
+                    seen.add(id(parent))
+                    stack.append(parent)
+    return tensors
+
+
+def _module_path(tensor) -> str:
+    """The dotted path of the module a tensor belongs to ('' when none)."""
+    ctx = tensor._ctx
+    if ctx is not None:
+        module = ctx.module
+        return getattr(module, "path", "") if module is not None else ""
+    if tensor.name and "." in tensor.name and getattr(tensor, "_requires_grad", False):
+        return tensor.name.rsplit(".", 1)[0]  # a parameter: 'attn.q_proj.weight'
+    return ""
+
+
+def _module_types(tensors) -> dict:
+    types = {}
+    for tensor in tensors:
+        module = tensor._ctx.module if tensor._ctx is not None else None
+        if module is not None:
+            types[getattr(module, "path", "")] = type(module).__name__
+    return types
+
+
+def _truncate(path: str, depth: int) -> str:
+    return ".".join(path.split(".")[:depth]) if path else ""
+
+
+def draw(root, show_data=False, show_grad=True, direction="TB", modules=None, depth=1,
+         highlight=(), max_nodes=300, grads=None) -> Graph:
+    """A Graphviz drawing of the graph that produced `root`.
+
+    show_data / show_grad: add each tensor's values / gradient to its box.
+    direction: "TB" (top to bottom), "BT", "LR" or "RL".
+    modules: None; "cluster" (a box around each module's nodes, nested, e.g. attn.q_proj);
+        or "collapse" (each module at `depth` dotted levels drawn as a single box).
+    highlight: tensors to mark (their box and the op that made them).
+    max_nodes: past this many nodes, modules are collapsed, and if that is not enough the
+        nodes farthest from root are summarised in one box instead of drawn.
+    grads: {id(tensor): array or None} to show instead of tensor.grad (for step-through
+        frames, where only some gradients exist yet).
+    """
+    tensors = _collect(root)
+    types = _module_types(tensors)
+    notes = []
+    node_count = len(tensors) + sum(t._ctx is not None for t in tensors)
+    if node_count > max_nodes and modules != "collapse" and types:
+        modules, depth = "collapse", 1
+        notes.append(f"{node_count} nodes: each top-level module drawn as one box")
+    hidden = []
+    if node_count > max_nodes and modules != "collapse":
+        tensors, hidden = tensors[: max_nodes // 2], tensors[max_nodes // 2:]
+
+    graph = Graph(graph_attr={"rankdir": direction, "fontname": "Helvetica",
+                              "fontsize": "11"},
+                  node_attr={"fontname": "Helvetica", "fontsize": "10"},
+                  edge_attr={"color": "#555555", "arrowsize": "0.7"})
+    marked = {id(t) for t in highlight if t is not None}
+    drawn = {id(t) for t in tensors}
+    # Stable node names (t0 is root, numbered in walk order), so the DOT text is repeatable.
+    number = {id(t): k for k, t in enumerate(tensors)}
+
+    module_boxes = {}  # module path -> node name ("m0", ...; a ':' would mean a DOT port)
+
+    def box_for(tensor):
+        """The node a tensor is drawn as: itself, or its collapsed module's box."""
+        if modules == "collapse":
+            path = _truncate(_module_path(tensor), depth)
+            if path:
+                return module_boxes.setdefault(path, f"m{len(module_boxes)}")
+        return f"t{number[id(tensor)]}"
+
+    groups = {}  # module path -> list of (node id, kind) to place in its cluster
+    for tensor in tensors:
+        grad = tensor.grad if grads is None else grads.get(id(tensor))
+        node = box_for(tensor)
+        if node in module_boxes.values():
+            continue
+        bad = _not_finite(tensor.data) or _not_finite(grad)
+        style = {"shape": "box", "style": "rounded,filled",
+                 "fillcolor": HIGHLIGHT if id(tensor) in marked else
+                 ("#e8f0fe" if tensor._ctx is None and tensor.requires_grad else "#ffffff"),
+                 "color": BAD if bad else "#444444", "penwidth": "3" if bad else "1"}
+        # In step-through frames a gradient not computed yet gets a placeholder line, so
+        # boxes keep their size and the layout does not jump from frame to frame.
+        pending = grads is not None and tensor.requires_grad
+        label = _tensor_label(tensor, show_data, grad if show_grad else None, pending)
+        graph.node(node, label, **style)
+        path = _module_path(tensor) if modules == "cluster" else ""
+        groups.setdefault(path, []).append(node)
+        if tensor._ctx is not None:
+            op = f"op{number[id(tensor)]}"
+            graph.node(op, f"<{html.escape(tensor._ctx.fn.name)}>", shape="ellipse",
+                       style="filled", fillcolor=HIGHLIGHT if id(tensor) in marked else
+                       "#f1f3f4", color="#888888")
+            groups.setdefault(path, []).append(op)
+            graph.edge(op, node)
+
+    edges = set()
+    for tensor in tensors:
+        if tensor._ctx is None:
+            continue
+        target = box_for(tensor)
+        if target not in module_boxes.values():
+            target = f"op{number[id(tensor)]}"
+        for parent in tensor._ctx.inputs:
+            if parent is None or id(parent) not in drawn:
+                continue
+            source = box_for(parent)
+            if source != target:
+                edges.add((source, target))
+
+    for path, box in module_boxes.items():
+        members = [t for t in tensors if box_for(t) == box]
+        kind = types.get(path, "Module")
+        label = (f"<<B>{html.escape(path)}</B><BR/>{html.escape(kind)}<BR/>"
+                 f"{sum(t._ctx is not None for t in members)} ops>")
+        graph.node(box, label, shape="box3d", style="filled",
+                   fillcolor=HIGHLIGHT if any(id(t) in marked for t in members)
+                   else "#e6f4ea")
+    for source, target in sorted(edges):
+        graph.edge(source, target)
+
+    if modules == "cluster":
+        _add_clusters(graph, groups, types)
+    if hidden:
+        counts = Counter(t._ctx.fn.name for t in hidden if t._ctx is not None)
+        common = ", ".join(f"{name} x{n}" for name, n in counts.most_common(4))
+        graph.node("hidden", f"<... {len(hidden)} more tensors not drawn<BR/>"
+                             f"({html.escape(common)})>", shape="note", color="#888888")
+        for tensor in tensors:
+            if tensor._ctx is not None and any(
+                    p is not None and id(p) not in drawn for p in tensor._ctx.inputs):
+                graph.edge("hidden", f"op{number[id(tensor)]}", style="dashed")
+        notes.append(f"{node_count} nodes: the {len(tensors)} tensors nearest the output "
+                     "drawn")
+    if notes:
+        graph.attr(label=html.escape("; ".join(notes)), labelloc="t")
+    return graph
+
+
+def _add_clusters(graph, groups, types):
+    """Nest each module's nodes in a cluster inside its parent module's cluster."""
+    paths = sorted(p for p in groups if p)
+    children = {}
+    for path in paths:
+        parts = path.split(".")
+        for i in range(1, len(parts) + 1):
+            prefix = ".".join(parts[:i])
+            parent = ".".join(parts[: i - 1])
+            children.setdefault(parent, set()).add(prefix)
+
+    def fill(subgraph, path):
+        for node in groups.get(path, []):
+            subgraph.node(node)
+        for child in sorted(children.get(path, ())):
+            with subgraph.subgraph(name=f"cluster_{child}") as inner:
+                kind = types.get(child, "")
+                inner.attr(label=f"<<B>{html.escape(child)}</B> {html.escape(kind)}>",
+                           style="rounded", color="#9e9e9e", fontsize="10")
+                fill(inner, child)
+
+    fill(graph, "")

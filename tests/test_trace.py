@@ -1,0 +1,128 @@
+"""Stepping through backward: the recorded steps, the frames, and the HTML page in Chromium."""
+
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from attention import AttentionModel, cross_entropy
+
+
+def small():
+    x = mg.tensor([[1.0, 2.0]], requires_grad=True, name="x")
+    w = mg.tensor([[0.5, -1.0, 0.0], [1.0, 0.25, 2.0]], requires_grad=True, name="w")
+    return x, w, (x @ w).tanh().sum()
+
+
+def test_steps_follow_execution_order_with_incoming_and_outgoing_gradients():
+    x, w, loss = small()
+    with mg.trace_backward() as trace:
+        loss.backward()
+    assert [s.op for s in trace.steps] == ["sum", "tanh", "matmul"]
+    last = trace.steps[-1]
+    assert last.grad_shape == (1, 3)
+    assert [(s.input_index, s.to, s.shape) for s in last.sent] == [(0, "x", (1, 2)),
+                                                                    (1, "w", (2, 3))]
+    assert last.sent[1].norm == pytest.approx(np.linalg.norm(w.grad), rel=1e-6)
+    table = str(trace)
+    assert table.splitlines()[0].split()[:2] == ["step", "op"]
+    assert "[1] w (2, 3)" in table and len(table.splitlines()) == 5
+
+
+def test_recording_stops_when_the_block_ends():
+    _, _, loss = small()
+    with mg.trace_backward() as trace:
+        pass
+    loss.backward()
+    assert len(trace) == 0
+    with pytest.raises(RuntimeError, match="nothing was recorded"):
+        trace.frames()
+
+
+def test_frame_k_highlights_step_k_and_shows_only_the_gradients_known_by_then():
+    x, w, loss = small()
+    with mg.trace_backward() as trace:
+        loss.backward()
+    frames = [f.source for f in trace.frames()]
+    assert len(frames) == len(trace) + 1
+    assert frames[0].count("grad: not yet") == 4  # everything but the output
+    assert frames[1].count("grad: not yet") == 3  # sum's backward reached the tanh output
+    assert "grad: not yet" not in frames[-1]
+    for source in frames:
+        assert source.count("#ffd54f") == 2  # one op and its output box
+
+
+def toy_trace(tmp_path):
+    mg.manual_seed(0)
+    model = AttentionModel(10, 3, d_model=8, n_heads=2, positional="learned", max_len=5)
+    ids = np.random.default_rng(0).integers(0, 10, (2, 5))
+    loss = cross_entropy(model(ids), ids % 3)
+    with mg.trace_backward() as trace:
+        loss.backward()
+    return trace, trace.to_html(str(tmp_path / "backprop.html"))
+
+
+def test_html_page_is_self_contained(tmp_path):
+    trace, path = toy_trace(tmp_path)
+    page = open(path, encoding="utf-8").read()
+    assert page.count('<section class="frame"') == len(trace) + 1
+    assert "http://" not in page.replace("http://www.w3.org", "")  # no network needed
+    assert "<script src" not in page and "<link" not in page
+
+
+def _browser():
+    """A headless Chromium driven by Selenium, or a skip (a failure under CI)."""
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        chromium = None
+    if not (chromium and driver):
+        if os.environ.get("MINIGRAD_REQUIRE_BROWSER") == "1":
+            pytest.fail("chromium, chromedriver and selenium are required under CI")
+        pytest.skip("needs Debian's chromium and chromium-driver, and selenium")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--no-first-run", "--disable-background-networking", "--disable-sync",
+                 "--disable-component-update"):
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def test_html_page_steps_with_buttons_and_keys_in_headless_chromium(tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    trace, path = toy_trace(tmp_path)
+    browser = _browser()
+    try:
+        browser.get("file://" + os.path.abspath(path))
+
+        def shown():
+            frames = [f for f in browser.find_elements(By.CSS_SELECTOR, ".frame")
+                      if f.is_displayed()]
+            assert len(frames) == 1
+            return frames[0]
+
+        assert shown().get_attribute("data-index") == "0"
+        browser.find_element(By.ID, "next").click()
+        assert shown().get_attribute("data-index") == "1"
+        assert browser.find_element(By.ID, "counter").text == f"frame 1 of {len(trace)}"
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_RIGHT)
+        assert shown().get_attribute("data-index") == "2"
+        browser.find_element(By.TAG_NAME, "body").send_keys(Keys.ARROW_LEFT)
+        assert shown().get_attribute("data-index") == "1"
+        browser.find_element(By.ID, "last").click()
+        last = shown()
+        assert last.get_attribute("data-index") == str(len(trace))
+        # The last frame shows a gradient for every tensor that needs one, none pending.
+        assert last.get_attribute("data-grads") == last.get_attribute("data-tensors")
+        text = last.text
+        assert "grad: not yet" not in text
+        assert text.count("grad:") == int(last.get_attribute("data-tensors"))
+    finally:
+        browser.quit()
