@@ -36,10 +36,13 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
             f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} need "
             "q and k to share the last axis (d_k) and k and v the second-to-last (S)"
         )
+    # BEGIN SOLUTION task2_2: scaled dot-product attention
     d_k = q.shape[-1]
     T, S = q.shape[-2], k.shape[-2]
     scale = float(1.0 / np.sqrt(d_k) if scale is None else scale)  # a Python float keeps dtype
-    scores = (q @ k.swapaxes(-1, -2)) * scale  # (..., T, d_k) @ (..., d_k, S) -> (..., T, S)
+    # Scaling q (T x d_k numbers) rather than the scores (T x S) gives the same result with
+    # less work and memory when sequences are long.
+    scores = (q * scale) @ k.swapaxes(-1, -2)  # (..., T, d_k) @ (..., d_k, S) -> (..., T, S)
 
     allowed = None
     if mask is not None:
@@ -58,6 +61,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
     weights = softmax(scores, axis=-1)  # (..., T, S), each row sums to 1 (or is all 0)
     out = weights @ v  # (..., T, S) @ (..., S, d_v) -> (..., T, d_v)
     return out, weights
+    # END SOLUTION
 
 
 class SelfAttention(Module):

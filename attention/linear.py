@@ -29,7 +29,11 @@ class Linear(Module):
                 f"Linear: input of shape {x.shape} has {x.shape[-1]} features in its last "
                 f"axis, but this layer expects {self.in_features}"
             )
-        y = x @ self.weight  # (..., in) @ (in, out) -> (..., out)
+        # One 2-D matmul over all leading axes: its weight gradient is a single (in, out)
+        # product, not one per batch element summed afterwards.
+        leading = x.shape[:-1]
+        y = x.reshape(-1, self.in_features) @ self.weight  # (N, in) @ (in, out) -> (N, out)
+        y = y.reshape(*leading, self.out_features)  # (..., out)
         return y + self.bias if self.bias is not None else y
 
     def extra_repr(self) -> str:

@@ -18,6 +18,13 @@ from attention.linear import Linear
 from minigrad.nn import Module
 
 
+def _read_only(array: np.ndarray) -> np.ndarray:
+    """A view that cannot be written: the weights are also saved for backward."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
 class MultiHeadAttention(Module):
     """y = out_proj(concat_h attention(x Wq_h, c Wk_h, c Wv_h)), c = context or x."""
 
@@ -48,15 +55,17 @@ class MultiHeadAttention(Module):
             raise ValueError(
                 f"MultiHeadAttention: x of shape {x.shape} should be (B, T, {self.d_model})"
             )
+        # BEGIN SOLUTION task2_3: the forward of multi-head attention
         context = x if context is None else context
         B, T, C = x.shape
         q = self._split_heads(self.q_proj(x))  # (B, nh, T, hs)
         k = self._split_heads(self.k_proj(context))  # (B, nh, S, hs)
         v = self._split_heads(self.v_proj(context))  # (B, nh, S, hs)
         y, weights = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal)
-        self.attention_weights = np.array(weights.data)  # (B, nh, T, S)
+        self.attention_weights = _read_only(weights.data)  # (B, nh, T, S)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, nh, hs) -> (B, T, C): heads side by side
         return self.out_proj(y)  # (B, T, C)
+        # END SOLUTION
 
     def extra_repr(self) -> str:
         return f"d_model={self.d_model}, n_heads={self.n_heads}"

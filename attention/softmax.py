@@ -40,9 +40,11 @@ class Softmax(mg.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task2_1: the backward of softmax
         (y,) = ctx.saved_arrays
         # Jacobian of softmax is diag(y) - y y^T; applied to grad without building it:
         return y * (grad - np.sum(grad * y, axis=ctx.axis, keepdims=True))
+        # END SOLUTION
 
 
 class LogSoftmax(mg.Function):
@@ -60,8 +62,10 @@ class LogSoftmax(mg.Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task2_1: the backward of log_softmax
         (y,) = ctx.saved_arrays
         return grad - np.exp(y) * np.sum(grad, axis=ctx.axis, keepdims=True)
+        # END SOLUTION
 
 
 def softmax(x, axis=-1):

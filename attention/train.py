@@ -155,6 +155,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
 
 def _train_step(config, model, optimizer, sampler, history, train_set, step):
     """One optimizer step on a random batch; appends the batch loss to history."""
+    # BEGIN SOLUTION task2_4: one training step
     ids, targets, mask = train_set
     batch = sampler.integers(0, len(ids), size=config.batch_size)
     logits = model(ids[batch])  # (B, T, n_classes)
@@ -166,6 +167,7 @@ def _train_step(config, model, optimizer, sampler, history, train_set, step):
     optimizer.step()
     history["step"].append(step + 1)
     history["train_loss"].append(loss.item())
+    # END SOLUTION
 
 
 def _progress_bar(enabled, start, total, task):

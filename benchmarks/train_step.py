@@ -47,6 +47,14 @@ Targets, reported as PASS/MISS (a report, not an assertion: the exit code ignore
   small   minigrad <= 1.0x torch     (both dtypes)
   large   minigrad <= 1.15x numpy    (both dtypes)
 
+A caveat on the large case, as in op_overhead.py: minigrad allocates about twice the
+floor's memory during a step (every intermediate keeps its .grad until the step ends, and
+more temporaries are made), and whether glibc's malloc hands those multi-megabyte blocks
+back to the OS between steps, so the next step pays page faults for them again, depends on
+the process's allocation history. The large ratios therefore move between runs and
+processes, and drop noticeably when malloc is told to keep its memory
+(MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ set high in the environment).
+
 Second part, the cost of attention as the sequence grows: one forward+backward of
 attention.scaled_dot_product_attention on q, k, v of shape (1, 4, T, 64) float32 that
 require grad, loss = output.sum(), for T = 64, 128, 256, 512, 1024. Printed: time (best
@@ -507,10 +515,16 @@ def profile_minigrad(size, dtype, args, top=18):
     for _ in range(args.repeat):
         step()
     profiler.disable()
-    print(f"\n== cProfile: minigrad, {case_name(size, dtype)}, {args.repeat} steps "
-          "(sorted by own time) ==")
-    stats = pstats.Stats(profiler)
-    stats.strip_dirs().sort_stats("tottime").print_stats(top)
+    stats = pstats.Stats(profiler).stats  # {(file, line, name): (cc, ncalls, tt, ct, callers)}
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    print(f"\n== cProfile: minigrad, {case_name(size, dtype)}: {1e3 * total / args.repeat:.2f} "
+          f"ms per step under the profiler, top {top} functions by own time ==")
+    print(f"{'own ms/step':>12} {'cum ms/step':>12} {'calls/step':>11}  function")
+    rows = sorted(stats.items(), key=lambda item: item[1][2], reverse=True)[:top]
+    for (filename, line, name), (_, ncalls, tt, ct, _) in rows:
+        where = f"{os.path.relpath(filename)}:{line}" if line else "~"
+        print(f"{1e3 * tt / args.repeat:>12.3f} {1e3 * ct / args.repeat:>12.3f} "
+              f"{ncalls / args.repeat:>11.1f}  {name} ({where})")
 
 
 # ---- reporting ------------------------------------------------------------------------------
@@ -613,7 +627,7 @@ def run_scaling(args):
 def print_scaling(timings, repeat):
     base = SCALING_LENGTHS[0]
     header = (f"{'T':>5} {'best ms':>9} {'median ms':>10} {'peak MB':>9}   "
-              f"{'time/T' + str(base):>10} {'mem/T' + str(base):>9} {'(T/' + str(base) + ')^2':>9}")
+              f"{'time ratio':>10} {'mem ratio':>10} {f'(T/{base})^2':>10}")
     print(header)
     print("-" * len(header))
     t0, m0 = timings[base]["best_ms"], timings[base]["peak_bytes"]
@@ -621,11 +635,12 @@ def print_scaling(timings, repeat):
         t = timings[T]
         print(f"{T:>5} {t['best_ms']:>9.3f} {t['median_ms']:>10.3f} "
               f"{t['peak_bytes'] / 2**20:>9.2f}   {t['best_ms'] / t0:>9.1f}x "
-              f"{t['peak_bytes'] / m0:>8.1f}x {(T / base) ** 2:>8.0f}x")
-    print(f"\n(one forward+backward of scaled_dot_product_attention, q/k/v (1, "
-          f"{SCALING_HEADS}, T, {SCALING_HEAD_DIM}) float32; best and median of {repeat} "
-          "timed calls; peak MB from tracemalloc in separate calls, allocations above the "
-          "inputs, including the q/k/v gradients; ratios use the best time.)")
+              f"{t['peak_bytes'] / m0:>9.1f}x {(T / base) ** 2:>9.0f}x")
+    print(f"\n(one forward+backward of scaled_dot_product_attention on q, k, v of shape "
+          f"(1, {SCALING_HEADS}, T, {SCALING_HEAD_DIM}) float32;\n best and median of "
+          f"{repeat} timed calls; peak MB: tracemalloc, in separate calls, allocated above the "
+          f"inputs\n (the q/k/v gradients included); ratios are to T={base}, time ratios "
+          "on the best.)")
 
 
 # ---- main -----------------------------------------------------------------------------------
@@ -681,9 +696,9 @@ def main(argv=None):
         for size in SIZES:
             for dtype in DTYPES:
                 all_timings[size, dtype], losses[size, dtype] = run_case(size, dtype, args)
-        others = "numpy and torch" if torch is not None else "numpy"
-        print(f"first step checked before timing: {others} match minigrad's loss and "
-              "gradients, and every Adam update matches.\n")
+        others = "numpy and torch match" if torch is not None else "numpy matches"
+        print(f"first step checked before timing: {others} minigrad's loss and gradients, "
+              "and every implementation's Adam update is right.\n")
         print_table(all_timings, args.repeat)
         report["torch_attention"] = "nn.MultiheadAttention" if args.torch_mha else "explicit"
         report["cases"] = {}

@@ -11,7 +11,7 @@ from minigrad.functional import *  # noqa: F403
 from minigrad.functional import __all__ as _functional_names
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.anomaly import AnomalyError, detect_anomaly, record_sources
-from minigrad.nodecheck import check_graph
+from minigrad.nodecheck import check_function, check_graph
 from minigrad.trace import trace_backward
 from minigrad import nn, optim  # noqa: E402  (after the core they build on)
 
@@ -19,7 +19,8 @@ __all__ = [
     "Tensor", "Function", "Context", "backward", "no_grad", "enable_grad",
     "is_grad_enabled", "tensor", "zeros", "ones", "full", "randn", "rand", "arange",
     "zeros_like", "ones_like", "randn_like", "rand_like", "manual_seed",
-    "default_generator", "gradcheck", "GradcheckError", "check_graph", "detect_anomaly",
-    "record_sources", "AnomalyError", "trace_backward", "nn", "optim", *_functional_names,
+    "default_generator", "gradcheck", "GradcheckError", "check_graph", "check_function",
+    "detect_anomaly", "record_sources", "AnomalyError", "trace_backward", "nn", "optim",
+    *_functional_names,
 ]
 __version__ = "0.1.0"

@@ -72,6 +72,7 @@ def _topological_order(root):
     An op's output is always created after its inputs, so sorting the reachable nodes by
     creation number, newest first, is a valid topological order; the walk that finds them
     is an explicit stack, not recursion."""
+    # BEGIN SOLUTION task1_4: the topological order of the graph
     nodes, stack, seen = [root], [root], {id(root)}
     while stack:
         ctx = stack.pop()._ctx
@@ -84,6 +85,7 @@ def _topological_order(root):
                 stack.append(parent)
     nodes.sort(key=_creation_order, reverse=True)
     return nodes
+    # END SOLUTION
 
 
 def _check_not_modified(tensor, ctx):
@@ -174,6 +176,7 @@ def backward(root, grad=None, retain_graph=False, break_on=None):
                 )
             _check_not_modified(tensor, ctx)
 
+    # BEGIN SOLUTION task1_4: the backward pass: send each node's gradient to its inputs
     pending = {id(root): grad}  # gradients still flowing, keyed by tensor identity
     for tensor in order:
         g = pending.pop(id(tensor), None)
@@ -237,4 +240,5 @@ def backward(root, grad=None, retain_graph=False, break_on=None):
             pending[id(parent)] = pg if previous is None else _add(previous, pg)
         if not retain_graph:
             ctx.free()
+    # END SOLUTION
 

@@ -14,6 +14,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """Sum `grad` over the axes that broadcasting added or stretched, giving `shape`."""
     if grad.shape == shape:
         return grad
+    # BEGIN SOLUTION task1_2: unbroadcast: sum a gradient back to an input's shape
     # Axes that broadcasting prepended: the input did not have them at all.
     extra = grad.ndim - len(shape)
     if extra < 0:
@@ -32,3 +33,4 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
             f"unbroadcast: gradient of shape {grad.shape} cannot be reduced to shape {shape}"
         )
     return np.asarray(grad)  # summing to shape () gives a NumPy scalar
+    # END SOLUTION

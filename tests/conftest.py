@@ -16,15 +16,24 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
-try:
-    import torch
-except ImportError:  # torch is a test oracle only, never a dependency
-    torch = None
+
+
+def pytest_configure(config):
+    # One marker per assignment task (tests/test_tasks.py), from the course catalogue.
+    from minigrad.course.catalogue import TASKS
+
+    for task in TASKS:
+        config.addinivalue_line("markers", f"{task.id}: grades task {task.number}, {task.title}")
 
 
 @pytest.fixture
 def torch_oracle():
-    """The torch module, with one thread and float64 defaults; skip (or fail in CI) if absent."""
+    """The torch module, with one thread; skip (or fail in CI) if absent. Imported here, not
+    at the top, so runs that need no oracle do not pay for importing torch."""
+    try:
+        import torch
+    except ImportError:  # torch is a test oracle only, never a dependency
+        torch = None
     if torch is None:
         if os.environ.get("MINIGRAD_REQUIRE_TORCH") == "1":
             pytest.fail("torch is not installed, but MINIGRAD_REQUIRE_TORCH=1 requires the oracle")

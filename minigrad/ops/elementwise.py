@@ -23,8 +23,10 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_1: the backward of exp
         (out,) = ctx.saved_arrays
         return grad * out
+        # END SOLUTION
 
 
 class Log(Function):
@@ -39,8 +41,10 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_1: the backward of log
         (a,) = ctx.saved_arrays
         return grad / a
+        # END SOLUTION
 
 
 class Sqrt(Function):
@@ -56,8 +60,10 @@ class Sqrt(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_1: the backward of sqrt
         (out,) = ctx.saved_arrays
         return grad / (2 * out)
+        # END SOLUTION
 
 
 class Tanh(Function):
@@ -73,8 +79,10 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_1: the backward of tanh
         (out,) = ctx.saved_arrays
         return grad * (1 - out * out)
+        # END SOLUTION
 
 
 class Sigmoid(Function):
@@ -91,8 +99,10 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_1: the backward of sigmoid
         (out,) = ctx.saved_arrays
         return grad * out * (1 - out)
+        # END SOLUTION
 
 
 class Relu(Function):
@@ -107,8 +117,10 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_1: the backward of relu
         (a,) = ctx.saved_arrays
         return grad * (a > 0)
+        # END SOLUTION
 
 
 class Abs(Function):

@@ -44,6 +44,7 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_3: the backward of matmul
         a, b = ctx.saved_arrays
         # Treat a vector as a 1-row (left) or 1-column (right) matrix, so grad gains that axis.
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
@@ -62,3 +63,4 @@ class MatMul(Function):
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
+        # END SOLUTION

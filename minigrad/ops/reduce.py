@@ -52,7 +52,9 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_3: the backward of sum
         return np.broadcast_to(_restore_axes(grad, ctx.axes, ctx.keepdims), ctx.shape)
+        # END SOLUTION
 
 
 class Mean(Function):
@@ -69,8 +71,10 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_3: the backward of mean
         grad = _restore_axes(grad, ctx.axes, ctx.keepdims) / ctx.count
         return np.broadcast_to(grad, ctx.shape)
+        # END SOLUTION
 
 
 class Max(Function):
@@ -91,11 +95,13 @@ class Max(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        # BEGIN SOLUTION task1_3: the backward of max (ties share the gradient)
         a, out = ctx.saved_arrays
         # Ties share the gradient (as torch.amax does), so the sum over them is unchanged.
         winners = a == out
         count = np.sum(winners, axis=ctx.axes, keepdims=True)
         return _restore_axes(grad, ctx.axes, ctx.keepdims) * winners / count
+        # END SOLUTION
 
 
 class Min(Max):

@@ -1,0 +1,52 @@
+"""Command line: python -m minigrad.course {list,make,grade} (see minigrad/course/__init__)."""
+
+import argparse
+import sys
+
+from minigrad.course.catalogue import TASKS
+from minigrad.course.grade import grade, table
+from minigrad.course.handout import make
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m minigrad.course",
+                                     description="Make a student handout and grade it.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", help="the tasks, in order, with their points")
+    make_parser = commands.add_parser("make", help="write a student copy with tasks blanked")
+    make_parser.add_argument("out_dir")
+    make_parser.add_argument("--tasks", nargs="+", help="task ids to blank (default: all)")
+    make_parser.add_argument("--force", action="store_true", help="replace out_dir")
+    grade_parser = commands.add_parser("grade", help="run each task's tests, score them")
+    grade_parser.add_argument("directory", nargs="?", default=".")
+    grade_parser.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")
+    grade_parser.add_argument("--timeout", type=float, default=120.0,
+                              help="seconds each task's tests may take (default 120)")
+    grade_parser.add_argument("--results", default="results.json",
+                              help="where to write the Gradescope-style results")
+    args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def _run(args) -> int:
+    if args.command == "list":
+        for task in TASKS:
+            print(f"{task.id:<8} {task.number:<4} {task.title:<30} {task.points:>3} points")
+        return 0
+    if args.command == "make":
+        tasks = make(args.out_dir, args.tasks, force=args.force)
+        print(f"wrote {args.out_dir}: {len(tasks)} task(s) blanked: "
+              f"{', '.join(t.number for t in tasks)}")
+        return 0
+    outcomes = grade(args.directory, args.tasks, args.timeout, args.results)
+    print(table(outcomes))
+    print(f"wrote {args.results}")
+    return 0 if all(r.score == r.task.points for r in outcomes) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
