@@ -38,7 +38,7 @@ def test_anomaly_mode_names_the_op_and_the_line_of_a_log_of_zero():
     assert f"test_debugging.py:{_line_of('x.log()  # the line')}" in message
 
 
-def test_anomaly_mode_names_the_op_where_a_nan_first_appears_in_backward():
+def test_anomaly_mode_names_the_op_where_an_inf_first_appears_in_backward():
     x = mg.tensor([4.0, 0.0], requires_grad=True, name="x")
     with mg.detect_anomaly():
         y = x.sqrt()  # finite forward (sqrt(0) = 0), but d sqrt/dx at 0 is inf
@@ -113,3 +113,44 @@ def test_pdb_stops_inside_softmax_backward_prints_a_shape_and_continues():
     assert "(2, 2, 5, 5)" in out  # (B, heads, T, T), printed at the pdb prompt
     assert "ndarray" in out
     assert "backward finished" in out  # and the run went on to the end
+
+
+def test_anomaly_mode_names_the_op_where_a_nan_first_appears_in_backward():
+    # Forward is finite: sqrt(0) * 0 = 0. Backward: mul sends 0, and sqrt's backward
+    # computes 0 / (2 * sqrt(0)) = 0 / 0 = NaN. The error must point at sqrt, not mul.
+    x = mg.tensor([0.0, 4.0], requires_grad=True, name="x")
+    with mg.detect_anomaly():
+        y = x.sqrt()  # creates the op whose backward makes the NaN
+        loss = (y * 0.0).sum()
+        with pytest.raises(mg.AnomalyError) as info:
+            loss.backward()
+    message = str(info.value)
+    assert message.startswith("sqrt.backward: the gradient for input 0 ('x', shape (2,))")
+    assert "1 NaN of 2 elements, first at (0,)" in message
+    assert f"test_debugging.py:{_line_of('y = x.sqrt()  # creates')}" in message
+
+
+def test_check_function_catches_a_planted_wrong_backward_and_names_the_element():
+    class HalfTanh(mg.Function):
+        name = "half_tanh"
+
+        @staticmethod
+        def forward(ctx, a):
+            out = np.tanh(a)
+            ctx.save_for_backward(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, grad):
+            (out,) = ctx.saved_arrays
+            return grad * (1 - out)  # planted: the square is missing
+
+    x = np.array([[0.5, -1.0], [2.0, 0.1]])
+    with pytest.raises(mg.GradcheckError) as info:
+        mg.check_function(HalfTanh, x)
+    error = info.value
+    assert error.element == error.output_element == (0, 0)
+    assert error.numeric == pytest.approx(1 - np.tanh(0.5) ** 2, rel=1e-6)
+    assert error.analytic == pytest.approx(1 - np.tanh(0.5), rel=1e-9)
+    assert str(error).startswith("HalfTanh.backward: wrong gradient for input 0 (shape (2, 2))")
+    assert mg.check_function(mg.ops.elementwise.Tanh, x)  # the real one passes
