@@ -123,7 +123,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
                 history["eval_step"].append(done)
                 history["eval_loss"].append(scores["loss"])
                 history["eval_accuracy"].append(scores["accuracy"])
-                bar.set_postfix(loss=f"{history['train_loss'][-1]:.4f}",
+                bar.set_postfix(loss=f"{history['train_loss'][-1]:.3g}",
                                 held_out_acc=f"{scores['accuracy']:.3f}")
             bar.update(1)
     except KeyboardInterrupt:
@@ -209,7 +209,7 @@ def main(argv=None):
     metrics = train(config, resume=args.resume, progress=not args.no_progress)
     out = config.resolved().out
     print(f"held-out accuracy {metrics['held_out_accuracy']:.4f}, "
-          f"loss {metrics['held_out_loss']:.4f}")
+          f"loss {metrics['held_out_loss']:.3g}")
     print(f"wrote {out}/: checkpoint.npz, metrics.json, loss_curve.png, attention.png")
     return metrics
 

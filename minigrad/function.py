@@ -121,7 +121,10 @@ class Function:
         try:
             out = cls.forward(ctx, *arrays, **attrs)
         except (ValueError, IndexError, TypeError) as error:
-            raise _name_the_op(cls, error, arrays) from error
+            named = _name_the_op(cls, error, arrays)
+            if named is error:
+                raise  # the op's own message already names it
+            raise named from error
         result = Tensor._from_op(out)
         if result._data.dtype == object:
             raise TypeError(
