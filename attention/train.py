@@ -161,7 +161,7 @@ def _train_step(config, model, optimizer, sampler, history, train_set, step):
     logits = model(ids[batch])  # (B, T, n_classes)
     loss = cross_entropy(logits, targets[batch], mask=mask[batch])
     optimizer.zero_grad()
-    loss.backward()
+    loss.backward(intermediate_grads=False)  # only the parameters' gradients are needed
     clip_grad_norm_(model.parameters(), config.clip)
     optimizer.lr = learning_rate(config, step)
     optimizer.step()

@@ -170,7 +170,7 @@ class MinigradStep:
         logits = self.model(self.ids)  # (B, T, vocab)
         loss = cross_entropy(logits, self.targets)
         self.optimizer.zero_grad()
-        loss.backward()
+        loss.backward(intermediate_grads=False)  # as attention/train.py's training step
         self.optimizer.step()
         return loss.item()
 

@@ -136,8 +136,11 @@ def _run_backward(ctx, grad, break_on):
     return ctx.fn.backward(ctx, grad)
 
 
-def backward(root, grad=None, retain_graph=False, break_on=None):
+def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_grads=True):
     """Backpropagate from `root`, accumulating into the `.grad` of every tensor on the way.
+
+    intermediate_grads=False keeps .grad on leaves (parameters, inputs) only, as PyTorch
+    does: less memory for a training loop that never looks at the others.
 
     break_on: an op (its class, class name or op name, e.g. "Softmax" or "matmul"), or a
     list of them: stop in pdb at the first line of that op's backward every time it runs."""
@@ -193,10 +196,10 @@ def backward(root, grad=None, retain_graph=False, break_on=None):
                     f"shape {tensor.grad.shape}; set it to None or to an array of its shape"
                 )
             tensor.grad = _add(tensor.grad, g).astype(tensor._data.dtype, copy=False)
-        elif ctx is None or not g.flags.writeable:
-            tensor.grad = np.array(g)  # a private, writable copy
-        else:
-            tensor.grad = g
+        elif ctx is None:
+            tensor.grad = np.array(g)  # a leaf gets a private, writable copy
+        elif intermediate_grads:
+            tensor.grad = g if g.flags.writeable else np.array(g)
         if ctx is None:
             continue
         try:

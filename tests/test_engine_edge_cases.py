@@ -130,3 +130,14 @@ def test_gradcheck_treats_a_nan_finite_difference_as_a_mismatch():
     x = mg.tensor(np.array([5e-7]), requires_grad=True)  # x - eps < 0: sqrt gives NaN
     with np.errstate(invalid="ignore"), pytest.raises(mg.GradcheckError):
         mg.gradcheck(lambda a: ZeroGradSqrt.apply(a), x, fast=False)
+
+
+def test_intermediate_grads_can_be_left_out_for_training():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    (h * h).backward(np.ones(2), intermediate_grads=False)
+    assert h.grad is None  # not kept
+    np.testing.assert_allclose(x.grad, 18 * x.data)  # leaves still get theirs
+    y = x * 3
+    (y * y).backward(np.ones(2))
+    assert y.grad is not None  # kept by default, for inspection and drawings

@@ -293,7 +293,7 @@ def test_training_step_does_forward_loss_backward_clip_step_in_order(monkeypatch
     targets, mask = ids % 3, ids % 2 == 0
 
     class Loss:
-        def backward(self):
+        def backward(self, **options):
             log.append("backward")
 
         def item(self):
