@@ -18,7 +18,7 @@ Implementations:
 
   minigrad  attention.AttentionModel(vocab, n_classes=vocab, d_model=D, n_heads=H,
             max_len=T, positional="learned", residual=False), attention.cross_entropy and
-            minigrad.optim.Adam: the engine under test, used as a user would use it.
+            minigrad.optim.Adam: the engine under test, used as the training loop uses it.
   numpy     forward and backward written by hand (embedding gather and np.add.at, the
             projections as 2-D matmuls, head split, scores, stable softmax and its backward,
             weighted sum, softmax-cross-entropy backward, Adam in place): the floor for any
@@ -47,13 +47,13 @@ Targets, reported as PASS/MISS (a report, not an assertion: the exit code ignore
   small   minigrad <= 1.0x torch     (both dtypes)
   large   minigrad <= 1.15x numpy    (both dtypes)
 
-A caveat on the large case, as in op_overhead.py: minigrad allocates about twice the
-floor's memory during a step (every intermediate keeps its .grad until the step ends, and
-more temporaries are made), and whether glibc's malloc hands those multi-megabyte blocks
-back to the OS between steps, so the next step pays page faults for them again, depends on
-the process's allocation history. The large ratios therefore move between runs and
-processes, and drop noticeably when malloc is told to keep its memory
-(MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ set high in the environment).
+The minigrad step calls loss.backward(intermediate_grads=False), as the training loop in
+attention/train.py does: only the parameters' gradients are needed, and keeping .grad on
+every intermediate tensor (the default, for inspection) roughly doubles the memory a step
+touches. A caveat on the large case, as in op_overhead.py: whether glibc's malloc hands
+multi-megabyte blocks back to the OS between steps, so the next step pays page faults for
+them again, depends on the process's allocation history, so the large ratios move a little
+between runs and processes.
 
 Second part, the cost of attention as the sequence grows: one forward+backward of
 attention.scaled_dot_product_attention on q, k, v of shape (1, 4, T, 64) float32 that
