@@ -40,21 +40,15 @@ Run from the repository root:
     python benchmarks/op_overhead.py --repeat 50 --json results.json
 """
 
-import os
+import timing  # imports no numpy, so it can come before BLAS is pinned to one thread
 
 # One thread everywhere. torch is pinned to one thread below; NumPy's BLAS (OpenBLAS or
 # MKL) would otherwise use every core for the 512x512 matmuls, and the comparison would
-# measure core counts rather than overhead. BLAS libraries read these variables once, when
-# they are loaded, so they must be set before numpy (or anything importing it) is imported.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+# measure core counts rather than overhead.
+timing.use_one_blas_thread()
 
 import argparse  # noqa: E402
-import gc  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -275,19 +269,6 @@ def check_same_gradients(case, results):
                 )
 
 
-def time_one_call(fn, args, keep_gc):
-    """Seconds for one call of fn(*args), with the collector off unless keep_gc."""
-    gc.collect()
-    if not keep_gc:
-        gc.disable()
-    try:
-        start = time.perf_counter()
-        fn(*args)
-        return time.perf_counter() - start
-    finally:
-        gc.enable()
-
-
 def run_case(case, repeat, warmup, keep_gc, seed):
     make_data, implementations = CASES[case]
     x0, params = make_data(np.random.default_rng(seed))
@@ -297,105 +278,17 @@ def run_case(case, repeat, warmup, keep_gc, seed):
     results = {name: implementations[name](*leaves[name]) for name in names}
     check_same_gradients(case, results)
 
-    for _ in range(warmup):
-        for name in names:
-            implementations[name](*leaves[name])
-    # Interleaved, in a rotating order: whatever drifts during the run (CPU clock, other
-    # load, the state of malloc, which decides how many fresh pages a 1 MB array costs)
-    # drifts for all implementations alike instead of biasing whichever ran last.
-    samples = {name: [] for name in names}
-    for r in range(repeat):
-        for k in range(len(names)):
-            name = names[(r + k) % len(names)]
-            samples[name].append(time_one_call(implementations[name], leaves[name], keep_gc))
-
-    return {
-        name: {
-            "best_ms": 1e3 * min(s),
-            "median_ms": 1e3 * statistics.median(s),
-            "samples_ms": [1e3 * x for x in s],
-        }
-        for name, s in samples.items()
-    }
-
-
-# ---- reporting ------------------------------------------------------------------------------
-
-
-def ratio(timings, stat, a, b):
-    if a not in timings or b not in timings:
-        return None
-    return timings[a][stat] / timings[b][stat]
-
-
-def target_verdict(case, timings):
-    """(target text, measured ratio or None, 'PASS' / 'MISS' / 'n/a'), on best-of-N times."""
-    baseline, limit = TARGETS[case]
-    text = f"minigrad <= {limit}x {baseline}"
-    measured = ratio(timings, "best_ms", "minigrad", baseline)
-    if measured is None:
-        return text, None, f"n/a (no {baseline})"
-    return text, measured, "PASS" if measured <= limit else "MISS"
-
-
-def print_table(all_timings, repeat):
-    def ms(timings, name, stat):
-        return f"{timings[name][stat]:.3f}" if name in timings else "skipped"
-
-    def times(x):
-        return f"{x:.2f}x" if x is not None else "-"
-
-    header = (
-        f"{'case':<13} {'stat':<7} {'minigrad ms':>12} {'numpy ms':>10} {'torch ms':>10} "
-        f"{'mg/torch':>9} {'mg/numpy':>9}   {'target (best)':<22} result"
-    )
-    print(header)
-    print("-" * len(header))
-    for case, timings in all_timings.items():
-        for stat in ("best_ms", "median_ms"):
-            target, _, verdict = target_verdict(case, timings)
-            label = case if stat == "best_ms" else ""
-            row = (
-                f"{label:<13} {stat[:-3]:<7} {ms(timings, 'minigrad', stat):>12} "
-                f"{ms(timings, 'numpy', stat):>10} {ms(timings, 'torch', stat):>10} "
-                f"{times(ratio(timings, stat, 'minigrad', 'torch')):>9} "
-                f"{times(ratio(timings, stat, 'minigrad', 'numpy')):>9}"
-            )
-            if stat == "best_ms":
-                row += f"   {target:<22} {verdict}"
-            print(row)
-    print(f"\n(best and median of {repeat} timed calls; ratios and targets use the best.)")
-
-
-def environment():
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__ if torch is not None else None,
-        "torch_threads": torch.get_num_threads() if torch is not None else None,
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "thread_env": {v: os.environ[v] for v in
-                       ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
-    }
+    fns = {name: implementations[name] for name in names}
+    return timing.time_interleaved(fns, repeat, warmup, keep_gc, args=leaves)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20, help="timed calls per measurement")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
-    parser.add_argument("--gc", action="store_true",
-                        help="keep the garbage collector on while timing (timeit turns it off)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the input data")
-    parser.add_argument("--json", metavar="PATH", help="also write the results to PATH")
-    args = parser.parse_args(argv)
-    if args.repeat < 1 or args.warmup < 0:
-        parser.error("--repeat must be >= 1 and --warmup >= 0")
+    timing.add_timing_arguments(parser, seed_help="seed for the input data")
+    args = timing.parse_timing_args(parser, argv)
 
-    env = environment()
-    print(f"python {env['python']}, numpy {env['numpy']}, "
-          f"torch {env['torch'] or 'not installed'}; one thread each; gc "
-          f"{'on' if args.gc else 'off'} while timing")
+    env = timing.environment(torch)
+    print(timing.environment_line(env, args.gc))
     if torch is None:
         print("torch is not importable: the torch column is skipped.")
 
@@ -404,25 +297,17 @@ def main(argv=None):
         all_timings[case] = run_case(case, args.repeat, args.warmup, args.gc, args.seed)
     checked = "minigrad and torch match" if torch is not None else "minigrad matches"
     print(f"gradients checked before timing: {checked} the hand-written numpy reference.\n")
-    print_table(all_timings, args.repeat)
+    cases = {case: (timings, TARGETS[case]) for case, timings in all_timings.items()}
+    timing.print_table(cases, label_width=13,
+                       ratios=(("mg/torch", "minigrad", "torch"),
+                               ("mg/numpy", "minigrad", "numpy")))
+    print(f"\n(best and median of {args.repeat} timed calls; ratios and targets use the best.)")
 
     if args.json:
         report = {"environment": env, "repeat": args.repeat, "warmup": args.warmup,
                   "gc_during_timing": args.gc, "cases": {}}
         for case, timings in all_timings.items():
-            target, measured, verdict = target_verdict(case, timings)
-            report["cases"][case] = {
-                "timings": timings,
-                "ratios_best": {
-                    "minigrad/torch": ratio(timings, "best_ms", "minigrad", "torch"),
-                    "minigrad/numpy": ratio(timings, "best_ms", "minigrad", "numpy"),
-                },
-                "ratios_median": {
-                    "minigrad/torch": ratio(timings, "median_ms", "minigrad", "torch"),
-                    "minigrad/numpy": ratio(timings, "median_ms", "minigrad", "numpy"),
-                },
-                "target": {"text": target, "ratio": measured, "result": verdict},
-            }
+            report["cases"][case] = timing.case_report(timings, *TARGETS[case])
         with open(args.json, "w") as f:
             json.dump(report, f, indent=2)
         print(f"results written to {args.json}")

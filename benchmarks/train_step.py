@@ -73,24 +73,20 @@ Run from the repository root:
     python benchmarks/train_step.py --profile        # also cProfile minigrad's step
 """
 
-import os
+import timing  # imports no numpy, so it can come before BLAS is pinned to one thread
 
 # One thread everywhere. torch is pinned to one thread below; NumPy's BLAS (OpenBLAS or
 # MKL) would otherwise use every core for the large case's matmuls, and the comparison
-# would measure core counts. BLAS libraries read these variables once, when they are
-# loaded, so they must be set before numpy (or anything importing it) is imported.
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
+# would measure core counts.
+timing.use_one_blas_thread()
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import gc  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
-import platform  # noqa: E402
+import os  # noqa: E402
 import pstats  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
 import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -463,44 +459,12 @@ def check_first_step(case, dtype, steps, initial):
 # ---- timing ---------------------------------------------------------------------------------
 
 
-def time_one_call(fn, keep_gc):
-    """Seconds for one call of fn(), with the collector off unless keep_gc."""
-    gc.collect()
-    if not keep_gc:
-        gc.disable()
-    try:
-        start = time.perf_counter()
-        fn()
-        return time.perf_counter() - start
-    finally:
-        gc.enable()
-
-
-def time_interleaved(fns, repeat, warmup, keep_gc):
-    """{name: summary} for fns {name: callable}, timed in a rotating interleaved order."""
-    names = list(fns)
-    for _ in range(warmup):
-        for name in names:
-            fns[name]()
-    samples = {name: [] for name in names}
-    for r in range(repeat):
-        for k in range(len(names)):
-            name = names[(r + k) % len(names)]
-            samples[name].append(time_one_call(fns[name], keep_gc))
-    return {name: summarize(s) for name, s in samples.items()}
-
-
-def summarize(seconds):
-    return {"best_ms": 1e3 * min(seconds), "median_ms": 1e3 * statistics.median(seconds),
-            "samples_ms": [1e3 * x for x in seconds]}
-
-
 def run_case(size, dtype, args):
     case = case_name(size, dtype)
     steps, initial = make_case(size, dtype, args.seed, args.torch_mha)
     loss = check_first_step(case, dtype, steps, initial)
-    timings = time_interleaved({n: s.step for n, s in steps.items()}, args.repeat,
-                               args.warmup, args.gc)
+    timings = timing.time_interleaved({n: s.step for n, s in steps.items()}, args.repeat,
+                                      args.warmup, args.gc)
     return timings, loss
 
 
@@ -525,56 +489,6 @@ def profile_minigrad(size, dtype, args, top=18):
         where = f"{os.path.relpath(filename)}:{line}" if line else "~"
         print(f"{1e3 * tt / args.repeat:>12.3f} {1e3 * ct / args.repeat:>12.3f} "
               f"{ncalls / args.repeat:>11.1f}  {name} ({where})")
-
-
-# ---- reporting ------------------------------------------------------------------------------
-
-
-def ratio(timings, stat, a, b):
-    if a not in timings or b not in timings:
-        return None
-    return timings[a][stat] / timings[b][stat]
-
-
-def target_verdict(size, timings):
-    """(target text, measured ratio or None, 'PASS' / 'MISS' / 'n/a'), on best-of-N times."""
-    baseline, limit = TARGETS[size]
-    text = f"minigrad <= {limit}x {baseline}"
-    measured = ratio(timings, "best_ms", "minigrad", baseline)
-    if measured is None:
-        return text, None, f"n/a (no {baseline})"
-    return text, measured, "PASS" if measured <= limit else "MISS"
-
-
-def print_table(all_timings, repeat):
-    def ms(timings, name, stat):
-        return f"{timings[name][stat]:.3f}" if name in timings else "skipped"
-
-    def times(x):
-        return f"{x:.2f}x" if x is not None else "-"
-
-    header = (
-        f"{'case':<14} {'stat':<7} {'minigrad ms':>12} {'numpy ms':>10} {'torch ms':>10} "
-        f"{'mg/torch':>9} {'mg/numpy':>9} {'np/torch':>9}   {'target (best)':<22} result"
-    )
-    print(header)
-    print("-" * len(header))
-    for (size, dtype), timings in all_timings.items():
-        target, _, verdict = target_verdict(size, timings)
-        for stat in ("best_ms", "median_ms"):
-            label = case_name(size, dtype) if stat == "best_ms" else ""
-            row = (
-                f"{label:<14} {stat[:-3]:<7} {ms(timings, 'minigrad', stat):>12} "
-                f"{ms(timings, 'numpy', stat):>10} {ms(timings, 'torch', stat):>10} "
-                f"{times(ratio(timings, stat, 'minigrad', 'torch')):>9} "
-                f"{times(ratio(timings, stat, 'minigrad', 'numpy')):>9} "
-                f"{times(ratio(timings, stat, 'numpy', 'torch')):>9}"
-            )
-            if stat == "best_ms":
-                row += f"   {target:<22} {verdict}"
-            print(row)
-    print(f"\n(ms per training step; best and median of {repeat} timed steps; ratios and "
-          "targets use the best.)")
 
 
 # ---- second part: attention cost as T grows ------------------------------------------------
@@ -618,7 +532,7 @@ def run_scaling(args):
         if not close(out.data[0], want, *TOLERANCES["float32"]):
             raise RuntimeError(f"scaling: attention output at T={T} differs from NumPy's")
     fns = {T: (lambda qkv=qkv: sdpa_step(*qkv)) for T, qkv in inputs.items()}
-    timings = time_interleaved(fns, args.repeat, args.warmup, args.gc)
+    timings = timing.time_interleaved(fns, args.repeat, args.warmup, args.gc)
     for T, qkv in inputs.items():
         timings[T]["peak_bytes"] = min(sdpa_peak_bytes(*qkv) for _ in range(3))
     return timings
@@ -646,27 +560,9 @@ def print_scaling(timings, repeat):
 # ---- main -----------------------------------------------------------------------------------
 
 
-def environment():
-    return {
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "torch": torch.__version__ if torch is not None else None,
-        "torch_threads": torch.get_num_threads() if torch is not None else None,
-        "machine": platform.machine(),
-        "processor": platform.processor(),
-        "thread_env": {v: os.environ[v] for v in
-                       ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")},
-    }
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=20, help="timed calls per measurement")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed calls before timing")
-    parser.add_argument("--gc", action="store_true",
-                        help="keep the garbage collector on while timing (timeit turns it off)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for weights and data")
-    parser.add_argument("--json", metavar="PATH", help="also write the results to PATH")
+    timing.add_timing_arguments(parser, seed_help="seed for weights and data")
     parser.add_argument("--torch-mha", action="store_true",
                         help="torch uses nn.MultiheadAttention instead of explicit projections")
     parser.add_argument("--profile", action="store_true",
@@ -675,14 +571,10 @@ def main(argv=None):
     part.add_argument("--scaling", action="store_true",
                       help="run only the second part (attention cost as T grows)")
     part.add_argument("--no-scaling", action="store_true", help="skip the second part")
-    args = parser.parse_args(argv)
-    if args.repeat < 1 or args.warmup < 0:
-        parser.error("--repeat must be >= 1 and --warmup >= 0")
+    args = timing.parse_timing_args(parser, argv)
 
-    env = environment()
-    print(f"python {env['python']}, numpy {env['numpy']}, "
-          f"torch {env['torch'] or 'not installed'}; one thread each; gc "
-          f"{'on' if args.gc else 'off'} while timing")
+    env = timing.environment(torch)
+    print(timing.environment_line(env, args.gc))
     report = {"environment": env, "repeat": args.repeat, "warmup": args.warmup,
               "gc_during_timing": args.gc, "seed": args.seed}
 
@@ -699,24 +591,21 @@ def main(argv=None):
         others = "numpy and torch match" if torch is not None else "numpy matches"
         print(f"first step checked before timing: {others} minigrad's loss and gradients, "
               "and every implementation's Adam update is right.\n")
-        print_table(all_timings, args.repeat)
+        cases = {case_name(size, dtype): (timings, TARGETS[size])
+                 for (size, dtype), timings in all_timings.items()}
+        timing.print_table(cases, label_width=14,
+                           ratios=(("mg/torch", "minigrad", "torch"),
+                                   ("mg/numpy", "minigrad", "numpy"),
+                                   ("np/torch", "numpy", "torch")))
+        print(f"\n(ms per training step; best and median of {args.repeat} timed steps; ratios "
+              "and targets use the best.)")
         report["torch_attention"] = "nn.MultiheadAttention" if args.torch_mha else "explicit"
         report["cases"] = {}
         for (size, dtype), timings in all_timings.items():
-            target, measured, verdict = target_verdict(size, timings)
             report["cases"][case_name(size, dtype)] = {
                 "sizes": SIZES[size], "dtype": dtype,
                 "first_step_loss": losses[size, dtype],
-                "timings": timings,
-                "ratios_best": {
-                    "minigrad/torch": ratio(timings, "best_ms", "minigrad", "torch"),
-                    "minigrad/numpy": ratio(timings, "best_ms", "minigrad", "numpy"),
-                },
-                "ratios_median": {
-                    "minigrad/torch": ratio(timings, "median_ms", "minigrad", "torch"),
-                    "minigrad/numpy": ratio(timings, "median_ms", "minigrad", "numpy"),
-                },
-                "target": {"text": target, "ratio": measured, "result": verdict},
+                **timing.case_report(timings, *TARGETS[size]),
             }
         if args.profile:
             for size in SIZES:
