@@ -168,26 +168,42 @@ def test_grading_isolates_blanks_wrong_answers_and_infinite_loops(tmp_path):
                            "        (out,) = ctx.saved_arrays\n        return grad * (1 - out)"})
     # Task 2.2: an answer that never returns.
     _fill(out, "task2_2", {"scaled dot-product attention": "    while True:\n        pass"})
-    # Task 2.3 stays blank.
-    done, payload = grade(out, "--timeout", "20")
+    # Task 2.3 stays blank. Task 2.4 was not assigned, but the student broke its file.
+    train = out / "attention" / "train.py"
+    train.write_text(train.read_text() + "\ndef broken(:\n")
+    # And the student "fixes" grading: a conftest hook that turns every failure into a pass.
+    with open(out / "tests" / "conftest.py", "a") as conftest:
+        conftest.write(
+            "\n\nimport pytest\n\n@pytest.hookimpl(hookwrapper=True)\n"
+            "def pytest_runtest_makereport(item, call):\n"
+            "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")
+    everything = [task.id for task in TASKS]
+    done, payload = grade(out, "--timeout", "20", "--tasks", *everything)
     assert done.returncode != 0
     got = scores(payload)
-    assert got["Task 1.1"] == pytest.approx(10 * 6 / 7, abs=0.01)  # 6 of 7 ops right
-    assert got["Task 2.2"] == 0 and got["Task 2.3"] == 0
     points = {f"Task {task.number}": task.points for task in TASKS}
-    for other in ("Task 1.2", "Task 1.3", "Task 1.4", "Task 2.1", "Task 2.4"):
+    assert got["Task 1.1"] == pytest.approx(10 * 6 / 7, abs=0.01)  # 6 of 7 ops right
+    assert got["Task 2.2"] == 0 and got["Task 2.3"] == 0  # the conftest hook changed nothing
+    assert got["Task 2.4"] == 0
+    for other in ("Task 1.2", "Task 1.3", "Task 1.4", "Task 2.1"):
         assert got[other] == points[other], other  # untouched tasks keep full marks
     outputs = {t["name"].split(":")[0]: t["output"] for t in payload["tests"]}
     assert "tanh" in outputs["Task 1.1"] and "expected" in outputs["Task 1.1"]
     assert "timed out after 20 s" in outputs["Task 2.2"]
     assert "NotImplementedError: Task 2.3" in outputs["Task 2.3"]
+    assert "SyntaxError" in outputs["Task 2.4"] and "train.py" in outputs["Task 2.4"]
     # Gradescope's fields, with the right total.
     assert set(payload) >= {"score", "tests"}
     assert all(set(t) >= {"name", "score", "max_score", "output"} for t in payload["tests"])
     assert payload["score"] == pytest.approx(sum(t["score"] for t in payload["tests"]))
-    assert payload["score"] == pytest.approx(100 - 10 - 15 - 10 / 7, abs=0.01)
+    assert payload["score"] == pytest.approx(100 - 10 - 15 - 10 - 10 / 7, abs=0.01)
     table = done.stdout
     assert "timeout" in table and "total" in table
+    # Without --tasks, a handout is graded on the tasks it assigned.
+    _, assigned = grade(out, "--timeout", "20")
+    assert [t["name"].split(":")[0] for t in assigned["tests"]] == [
+        "Task 1.1", "Task 2.2", "Task 2.3"]
+    assert assigned["max_score"] == 35
 
 
 def test_make_refuses_to_overwrite_or_write_inside_the_repository(tmp_path):
@@ -195,5 +211,11 @@ def test_make_refuses_to_overwrite_or_write_inside_the_repository(tmp_path):
     (tmp_path / "taken" / "file").write_text("x")
     done = run_course("make", str(tmp_path / "taken"))
     assert done.returncode != 0 and "exists and is not empty" in done.stderr
-    done = run_course("make", str(ROOT / "handout"))
-    assert done.returncode != 0 and "inside the repository" in done.stderr
+    done = run_course("make", str(tmp_path / "taken"), "--force")
+    assert done.returncode != 0 and "not a handout" in done.stderr
+    assert (tmp_path / "taken" / "file").exists()  # nothing was deleted
+    for place in (ROOT / "handout", ROOT, ROOT.parent):
+        done = run_course("make", str(place), "--force")
+        assert done.returncode != 0 and "the repository, inside it, or contains it" in \
+            done.stderr, place
+    assert (ROOT / "pyproject.toml").exists()

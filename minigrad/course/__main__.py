@@ -1,6 +1,7 @@
 """Command line: python -m minigrad.course {list,make,grade} (see minigrad/course/__init__)."""
 
 import argparse
+import os
 import sys
 
 from minigrad.course.catalogue import TASKS
@@ -19,11 +20,12 @@ def main(argv=None) -> int:
     make_parser.add_argument("--force", action="store_true", help="replace out_dir")
     grade_parser = commands.add_parser("grade", help="run each task's tests, score them")
     grade_parser.add_argument("directory", nargs="?", default=".")
-    grade_parser.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")
+    grade_parser.add_argument("--tasks", nargs="+", help="task ids to grade (default: those "
+                              "the handout assigned; all for the repository)")
     grade_parser.add_argument("--timeout", type=float, default=120.0,
                               help="seconds each task's tests may take (default 120)")
-    grade_parser.add_argument("--results", default="results.json",
-                              help="where to write the Gradescope-style results")
+    grade_parser.add_argument("--results", help="where to write the Gradescope-style "
+                              "results (default: results.json in the graded folder)")
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -44,7 +46,7 @@ def _run(args) -> int:
         return 0
     outcomes = grade(args.directory, args.tasks, args.timeout, args.results)
     print(table(outcomes))
-    print(f"wrote {args.results}")
+    print(f"wrote {args.results or os.path.join(args.directory, 'results.json')}")
     return 0 if all(r.score == r.task.points for r in outcomes) else 1
 
 

@@ -2,12 +2,17 @@
 
 Each task runs in its own pytest process, so a crash or an infinite loop in one task's
 code costs that task only: the process is killed at the time limit and the task scores 0.
+The grading tests are this installation's own copy of tests/test_tasks.py, run in a
+scratch folder without the copy's conftest or pytest settings, so editing the tests in a
+submission changes nothing; the code under test is imported from the graded folder.
 Points are the task's points times the fraction of its tests that pass. results.json is
 in Gradescope's format: tests[] with name, score, max_score and output, and the total.
 """
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -16,7 +21,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
-from minigrad.course.catalogue import select
+from minigrad.course.catalogue import TASKS, select
 
 GRADING_TESTS = "tests/test_tasks.py"
 
@@ -50,31 +55,53 @@ def _failures(report: Path) -> tuple:
             passed += 1
         else:
             text = (problem.get("message") if problem is not None else "skipped") or ""
-            messages.append(f"{case.get('name')}: {text.strip().splitlines()[0][:300]}"
-                            if text.strip() else case.get("name"))
+            first = text.strip().splitlines()[0][:300] if text.strip() else ""
+            # A collection error's message is bare; the E-lines of its text say what broke
+            # (a SyntaxError in the student's file, with its line).
+            details = [line[1:].strip() for line in (problem.text or "").splitlines()
+                       if line.startswith("E ")] if problem is not None else []
+            if details and first not in details[-1]:
+                first = f"{first} {details[-1][:300]}".strip()
+            messages.append(f"{case.get('name')}: {first}" if first else case.get("name"))
     return passed, total, messages
+
+
+def _pristine_tests() -> Path:
+    """This installation's own grading tests (not the graded copy's, which may be edited)."""
+    from minigrad.course.handout import repository_root
+
+    path = repository_root() / GRADING_TESTS
+    if not path.exists():
+        raise FileNotFoundError(f"course grade: {path} is missing; grade from a checkout of "
+                                "the repository")
+    return path
 
 
 def run_task(directory: Path, task, timeout: float) -> TaskResult:
     with tempfile.TemporaryDirectory() as scratch:
-        report = Path(scratch) / "report.xml"
-        command = [sys.executable, "-m", "pytest", GRADING_TESTS, "-m", task.id, "-q",
-                   "-p", "no:cacheprovider", "-o", "addopts=", f"--junitxml={report}"]
+        scratch = Path(scratch)
+        report = scratch / "report.xml"
+        shutil.copyfile(_pristine_tests(), scratch / "test_tasks.py")
+        markers = "\n".join(f"    {t.id}: grades task {t.number}" for t in TASKS)
+        (scratch / "pytest.ini").write_text(f"[pytest]\nmarkers =\n{markers}\n")
+        command = [sys.executable, "-m", "pytest", "test_tasks.py", "-m", task.id, "-q",
+                   "-c", str(scratch / "pytest.ini"), "--rootdir", str(scratch),
+                   "--noconftest", "-p", "no:cacheprovider", f"--junitxml={report}"]
         # The copy's own packages come first, whatever is installed in the environment.
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(
             [str(directory)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
                                 if p])}
         start = time.perf_counter()
         try:
-            subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True,
-                           timeout=timeout)
+            done = subprocess.run(command, cwd=scratch, env=env, capture_output=True,
+                                  text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             return TaskResult(task, 0, 0, f"timed out after {timeout:g} s (an infinite loop?); "
                               "scored 0", time.perf_counter() - start, timed_out=True)
         seconds = time.perf_counter() - start
         if not report.exists():
-            return TaskResult(task, 0, 0, "pytest did not run (could not import the tests?)",
-                              seconds)
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+            return TaskResult(task, 0, 0, f"pytest did not run:\n{tail}", seconds)
         passed, total, messages = _failures(report)
     if total == 0:
         return TaskResult(task, 0, 0, f"no tests marked {task.id} were found", seconds)
@@ -83,20 +110,34 @@ def run_task(directory: Path, task, timeout: float) -> TaskResult:
     return TaskResult(task, passed, total, output, seconds)
 
 
-def grade(directory=".", task_ids=None, timeout=120.0, results="results.json") -> list:
+def assigned_tasks(directory: Path):
+    """The task ids a handout was made with (its marker file), or None for all tasks."""
+    from minigrad.course.handout import MARKER
+
+    marker = directory / MARKER
+    return marker.read_text().split() if marker.exists() else None
+
+
+def grade(directory=".", task_ids=None, timeout=120.0, results=None) -> list:
+    """Grade `directory`: the given tasks, else the ones its handout assigned, else all.
+    Writes results.json into the graded folder unless `results` names another path."""
     directory = Path(directory).resolve()
-    if not (directory / GRADING_TESTS).exists():
-        raise FileNotFoundError(f"course grade: {directory} has no {GRADING_TESTS}; give the "
-                                "folder of a handout or of the repository")
-    outcomes = [run_task(directory, task, timeout) for task in select(task_ids)]
+    if not (directory / "minigrad").is_dir():
+        raise FileNotFoundError(f"course grade: {directory} has no minigrad/ package; give "
+                                "the folder of a handout or of the repository")
+    if importlib.util.find_spec("pytest") is None:
+        raise RuntimeError("course grade: pytest is not installed in this environment "
+                           "(pip install -e \".[test]\")")
+    tasks = select(task_ids or assigned_tasks(directory))
+    outcomes = [run_task(directory, task, timeout) for task in tasks]
     payload = {
         "score": round(sum(r.score for r in outcomes), 2),
         "max_score": sum(r.task.points for r in outcomes),
         "tests": [{"name": f"Task {r.task.number}: {r.task.title}", "score": r.score,
                    "max_score": r.task.points, "output": r.output} for r in outcomes],
     }
-    if results:
-        Path(results).write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    path = Path(results) if results else directory / "results.json"
+    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
     return outcomes
 
 

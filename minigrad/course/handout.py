@@ -12,8 +12,10 @@ from pathlib import Path
 from minigrad.course.catalogue import select
 from minigrad.course.regions import blank
 
+# benchmarks/ holds hand-written backward passes (the NumPy floor): solutions in all but name.
 SKIP_DIRS = {".git", ".venv", "venv", ".ci-venv", "runs", "__pycache__", ".pytest_cache",
-             ".hypothesis", ".ruff_cache", "build", "dist", ".ci"}
+             ".hypothesis", ".ruff_cache", "build", "dist", ".ci", "benchmarks"}
+MARKER = ".minigrad-handout"  # written into every handout; --force only replaces those
 
 
 def repository_root() -> Path:
@@ -44,16 +46,21 @@ def make(out_dir, task_ids=None, force=False) -> list:
     tasks = select(task_ids)
     root = repository_root()
     out = Path(out_dir).resolve()
-    if out == root or root in out.parents:
-        raise ValueError(f"course make: {out} is inside the repository; choose a folder "
-                         "outside it")
+    if out == root or root in out.parents or out in root.parents:
+        raise ValueError(f"course make: {out} is the repository, inside it, or contains it; "
+                         "choose a folder outside it")
     if out.exists() and any(out.iterdir()):
         if not force:
             raise FileExistsError(f"course make: {out} exists and is not empty (use --force "
-                                  "to replace it)")
+                                  "to replace an earlier handout)")
+        if not (out / MARKER).exists():
+            raise FileExistsError(f"course make: {out} is not a handout made by this command "
+                                  f"(no {MARKER} file); refusing to delete it")
         shutil.rmtree(out)
     by_id = {task.id: task for task in tasks}
-    for name in project_files(root):
+    files = project_files(root)
+    _check_regions(root, files)
+    for name in files:
         source, target = root / name, out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         if name.endswith(".py"):
@@ -62,10 +69,24 @@ def make(out_dir, task_ids=None, force=False) -> list:
         else:
             shutil.copyfile(source, target)
         shutil.copymode(source, target)
+    (out / MARKER).write_text(" ".join(task.id for task in tasks) + "\n")
     readme = out / "README.md"
     original = readme.read_text(encoding="utf-8") if readme.exists() else ""
     readme.write_text(student_readme(tasks) + "\n---\n\n" + original, encoding="utf-8")
     return tasks
+
+
+def _check_regions(root: Path, files: list):
+    """Every region must name a task of the catalogue, or its solution would ship."""
+    from minigrad.course.catalogue import BY_ID
+    from minigrad.course.regions import find_regions
+
+    for name in files:
+        if name.endswith(".py"):
+            for region in find_regions((root / name).read_text(encoding="utf-8"), name):
+                if region.task not in BY_ID:
+                    raise ValueError(f"{name}:{region.start + 1}: region of unknown task "
+                                     f"{region.task!r}; add it to the catalogue")
 
 
 def student_readme(tasks) -> str:

@@ -15,6 +15,7 @@ becomes, in a student copy,
     |        raise NotImplementedError("Task 1.1: implement the backward of neg")
 """
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -70,8 +71,8 @@ def blank(text: str, tasks_by_id: dict, path: str = "<text>") -> str:
         out.extend(lines[position: region.start])
         task = tasks_by_id.get(region.task)
         if task is not None:
-            message = stub_message(task, region.what).replace('"', "'")
-            out.append(f'{region.indent}raise NotImplementedError("{message}")')
+            message = json.dumps(stub_message(task, region.what), ensure_ascii=False)
+            out.append(f"{region.indent}raise NotImplementedError({message})")
         else:
             out.extend(lines[region.start + 1: region.end])
         position = region.end + 1
