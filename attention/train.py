@@ -23,7 +23,7 @@ import minigrad as mg
 from attention.losses import cross_entropy
 from attention.model import POSITIONAL, AttentionModel
 from attention.tasks import make_splits, make_task
-from minigrad.io import load_checkpoint, save_checkpoint
+from minigrad.io import CheckpointError, load_checkpoint, save_checkpoint
 from minigrad.optim import Adam, clip_grad_norm_
 
 
@@ -106,10 +106,16 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
     start = 0
     os.makedirs(config.out, exist_ok=True)
     checkpoint = os.path.join(config.out, "checkpoint.npz")
+    if resume and not os.path.exists(checkpoint):
+        print(f"no checkpoint at {checkpoint}: starting from step 0", file=sys.stderr)
     if resume and os.path.exists(checkpoint):
         meta = load_checkpoint(checkpoint, model, optimizer)
+        _check_resumable(checkpoint, meta, config)
         start, history = meta["step"], meta["history"]
         sampler.bit_generator.state = meta["sampler_state"]
+        if start >= config.steps:
+            print(f"{checkpoint} is at step {start} already (--steps {config.steps}); "
+                  "nothing to train", file=sys.stderr)
 
     bar = _progress_bar(progress, start, config.steps, config.task)
     end = config.steps if stop_at is None else min(stop_at, config.steps)
@@ -153,6 +159,24 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
     return metrics
 
 
+# Settings that decide the model and the data: a run can only be resumed with the same ones
+# (the number of steps and the learning rate may change, say to train longer).
+_SAME_ON_RESUME = ("task", "d_model", "n_heads", "positional", "residual", "layer_norm",
+                   "ffn_hidden", "n_train", "n_test", "seed", "batch_size")
+
+
+def _check_resumable(path, meta, config):
+    missing = [key for key in ("step", "history", "config", "sampler_state") if key not in meta]
+    if missing:
+        raise CheckpointError(f"checkpoint '{path}': its metadata lacks {missing}, so the run "
+                              "cannot be resumed from it")
+    differ = [f"{key}: {meta['config'].get(key)!r} in the checkpoint, {getattr(config, key)!r} "
+              "now" for key in _SAME_ON_RESUME if meta["config"].get(key) != getattr(config, key)]
+    if differ:
+        raise CheckpointError(f"checkpoint '{path}' was made with other settings ("
+                              + "; ".join(differ) + "); resume with the same ones")
+
+
 def _train_step(config, model, optimizer, sampler, history, train_set, step):
     """One optimizer step on a random batch; appends the batch loss to history."""
     # BEGIN SOLUTION task2_4: one training step
@@ -178,7 +202,12 @@ def _progress_bar(enabled, start, total, task):
 
 
 def parse_args(argv=None) -> tuple:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    defaults = "\n".join(
+        f"  {name:<8} " + ", ".join(f"{k}={v}" for k, v in make_task(name).defaults.items())
+        for name in ("context", "reverse", "pair"))
+    parser = argparse.ArgumentParser(prog="python -m attention.train",
+                                     description=__doc__.split("\n\n")[0],
+                                     epilog=f"defaults per task:\n{defaults}",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="context", choices=["context", "reverse", "pair"])
     parser.add_argument("--steps", type=int, help="optimizer steps (default: per task)")
@@ -206,7 +235,10 @@ def parse_args(argv=None) -> tuple:
 
 def main(argv=None):
     config, args = parse_args(argv)
-    metrics = train(config, resume=args.resume, progress=not args.no_progress)
+    try:
+        metrics = train(config, resume=args.resume, progress=not args.no_progress)
+    except (CheckpointError, FileNotFoundError) as error:
+        raise SystemExit(f"error: {error}") from None
     out = config.resolved().out
     print(f"held-out accuracy {metrics['held_out_accuracy']:.4f}, "
           f"loss {metrics['held_out_loss']:.3g}")

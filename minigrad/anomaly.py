@@ -61,7 +61,12 @@ def _describe(array: np.ndarray) -> str:
 def _label(tensor) -> str:
     if tensor is None:
         return "a constant"
-    return f"'{tensor.name}'" if tensor.name else f"a tensor of shape {tensor.shape}"
+    return f"'{tensor.name}'" if tensor.name else "an unnamed tensor"
+
+
+def _not_finite(value) -> bool:
+    array = np.asarray(value)
+    return array.dtype.kind == "f" and not np.isfinite(array).all()
 
 
 def _where(ctx) -> str:
@@ -72,19 +77,20 @@ def _where(ctx) -> str:
     return _user_source_line() or "an unknown line"
 
 
-def check_forward(fn, inputs, result, ctx):
+def check_forward(fn, inputs, arrays, attrs, result, ctx):
     """Raise if the op's output holds NaN or inf while its inputs were finite."""
     out = result.data
     if out.dtype.kind != "f" or np.isfinite(out).all():
         return
-    tensors = [x for x in inputs if hasattr(x, "data")]
-    if any(x.data.dtype.kind == "f" and not np.isfinite(x.data).all() for x in tensors):
-        return  # not the first: an input was already bad, and its op would have raised
-    shapes = ", ".join(str(x.shape) for x in tensors)
-    names = ", ".join(_label(x) for x in tensors)
+    if any(_not_finite(a) for a in arrays if a is not None and not isinstance(a, str)):
+        return  # not the first: an input (or a constant) was already non-finite
+    if any(_not_finite(v) for v in attrs.values() if isinstance(v, (float, np.ndarray))):
+        return  # on purpose: masked_fill(mask, -inf) hides scores from softmax
+    described = ", ".join(f"'{x.name}' {x.shape}" if x.name else f"{x.shape}"
+                          for x in inputs if hasattr(x, "data"))
     raise AnomalyError(
         f"{fn.name}: forward produced {_describe(out)} (output shape {out.shape}) from finite "
-        f"inputs {names} (shapes {shapes}), created at {_where(ctx)}"
+        f"inputs {described}, created at {_where(ctx)}"
     )
 
 

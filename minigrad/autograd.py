@@ -7,6 +7,8 @@ not recursion, so a 100,000-op chain is as fine as a 3-op one.
 """
 
 import contextlib
+import itertools
+import warnings
 
 import numpy as np
 
@@ -23,9 +25,12 @@ class _GradMode:
 
 
 # Callables notified for every node backward visits, as
-# observer(tensor, ctx, grad_in, grads_out). Used by the step-through recorder and
-# debugger support; empty in normal runs, so the engine pays one falsy check per node.
+# observer(tensor, ctx, grad_in, grads_sent, pass_number): grads_sent holds, per input, the
+# gradient after unbroadcasting (None where none was sent); pass_number tells backward()
+# calls apart. Used by the step-through recorder; empty in normal runs, so the engine pays
+# one falsy check per node.
 observers: list = []
+_passes = itertools.count()
 
 
 class _SetGradMode(contextlib.ContextDecorator):
@@ -166,6 +171,12 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
             )
 
     order = _topological_order(root)
+    pass_number = next(_passes)
+    if break_on is not None and not any(t._ctx is not None and _matches(t._ctx, break_on)
+                                        for t in order):
+        ops = sorted({t._ctx.fn.__name__ for t in order if t._ctx is not None})
+        warnings.warn(f"backward: break_on={break_on!r} matches no op of this graph; its ops "
+                      f"are {ops}", stacklevel=3)
     # Check the whole graph before touching any .grad, so a refused backward changes nothing.
     for tensor in order:
         ctx = tensor._ctx
@@ -217,9 +228,7 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
                 f"{ctx.fn.name}.backward returned {len(grads)} gradients for "
                 f"{len(ctx.inputs)} inputs"
             )
-        if observers:
-            for observer in observers:
-                observer(tensor, ctx, g, grads)
+        sent = [None] * len(grads)
         for i, (parent, pg) in enumerate(zip(ctx.inputs, grads)):
             if parent is None or pg is None or not parent._requires_grad:
                 continue
@@ -239,8 +248,12 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
                 from minigrad.anomaly import check_backward
 
                 check_backward(ctx, i, pg, g)
+            sent[i] = pg
             previous = pending.get(id(parent))
             pending[id(parent)] = pg if previous is None else _add(previous, pg)
+        if observers:
+            for observer in observers:
+                observer(tensor, ctx, g, sent, pass_number)
         if not retain_graph:
             ctx.free()
     # END SOLUTION

@@ -157,7 +157,7 @@ class Function:
         if _GradMode.check_nan:
             from minigrad.anomaly import check_forward
 
-            check_forward(cls, inputs, result, ctx)
+            check_forward(cls, inputs, arrays, attrs, result, ctx)
         return result
 
 

@@ -86,7 +86,7 @@ def load_checkpoint(path, model, optimizer=None) -> dict:
         model.load_state_dict(model_state, source=where)
         if optimizer is not None:
             optimizer.load_state_dict(optim_state, source=where)
-    except ValueError as error:
+    except (ValueError, TypeError) as error:
         model.load_state_dict(backup_model)
         if optimizer is not None:
             optimizer.load_state_dict(backup_optim)

@@ -38,6 +38,11 @@ class Module:
             raise RuntimeError(
                 f"{type(self).__name__}: call super().__init__() before assigning attributes"
             )
+        if name in self._buffers and not isinstance(value, (Parameter, Module)):
+            # Assigning to a buffer keeps it a buffer (and in state_dict), as in PyTorch.
+            value = value if isinstance(value, Tensor) else Tensor(value, name=name)
+            object.__setattr__(self, name, value)
+            return
         for registry in (self._parameters, self._modules, self._buffers):
             registry.pop(name, None)
         if isinstance(value, Parameter):

@@ -54,6 +54,7 @@ class NodeCheckReport:
     checked: int
     failures: list
     root: object = field(repr=False, default=None)
+    kinks: list = field(default_factory=list)  # (op, input) at a point with no derivative
 
     @property
     def ok(self) -> bool:
@@ -63,11 +64,14 @@ class NodeCheckReport:
         return {failure.op for failure in self.failures}
 
     def __str__(self) -> str:
+        skipped = (f" ({len(self.kinks)} input(s) skipped: they sit exactly where the op has "
+                   "no derivative, such as relu at 0)") if self.kinks else ""
         if self.ok:
-            return f"check_graph: all {self.checked} nodes agree with finite differences"
+            return (f"check_graph: all {self.checked} nodes agree with finite differences"
+                    + skipped)
         lines = [f"check_graph: {len(self.failures)} of {self.checked} node checks failed:"]
         lines += [f"  {failure}" for failure in self.failures]
-        return "\n".join(lines)
+        return "\n".join(lines) + skipped
 
     def draw(self, **options):
         """The graph with every failing node highlighted (see minigrad.viz.draw)."""
@@ -86,7 +90,15 @@ def _difference(plus, minus):
         return np.where(plus == minus, 0.0, plus - minus)
 
 
-def _check_node(tensor, eps, atol, rtol, rng):
+def _at_a_kink(above, below, out, v, step, tolerance) -> bool:
+    """Whether the input sits where the op has no derivative (relu at exactly 0, a clip
+    bound): the slopes on the two sides differ, so no backward could match the average."""
+    right = float(np.sum(_difference(above, out) * v) / step)
+    left = float(np.sum(_difference(out, below) * v) / step)
+    return abs(right - left) > 2 * tolerance
+
+
+def _check_node(tensor, eps, atol, rtol, rng, kinks):
     ctx = tensor._ctx
     fn, attrs = ctx.fn, ctx.attrs or {}
     arrays = []
@@ -116,11 +128,15 @@ def _check_node(tensor, eps, atol, rtol, rng):
         minus = list(arrays)
         plus[i] = arrays[i] + step * u
         minus[i] = arrays[i] - step * u
-        change = _difference(_forward(fn, plus, attrs), _forward(fn, minus, attrs))
-        numeric = float(np.sum(change * v) / (2 * step))
+        above, below = _forward(fn, plus, attrs), _forward(fn, minus, attrs)
+        numeric = float(np.sum(_difference(above, below) * v) / (2 * step))
         tolerance = atol + rtol * max(abs(numeric), abs(analytic))
         if out.dtype != np.float64:
             tolerance = max(tolerance, 1e-3 * (1 + abs(numeric)))
+        if not abs(analytic - numeric) <= tolerance and _at_a_kink(above, below, out, v, step,
+                                                                     tolerance):
+            kinks.append((fn.name, i))
+            continue
         if not abs(analytic - numeric) <= tolerance:
             failures.append(NodeFailure(
                 op=fn.name, function=fn, input_index=i, input_name=parent.name,
@@ -139,13 +155,13 @@ def check_graph(root, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0) -> NodeCheckReport
     if root._ctx is None:
         raise ValueError("check_graph: this tensor was not produced by a recorded op")
     rng = np.random.default_rng(seed)
-    failures, checked = [], 0
+    failures, checked, kinks = [], 0, []
     for tensor in _topological_order(root):
         if tensor._ctx is None:
             continue
         checked += 1
-        failures.extend(_check_node(tensor, eps, atol, rtol, rng))
-    return NodeCheckReport(checked=checked, failures=failures, root=root)
+        failures.extend(_check_node(tensor, eps, atol, rtol, rng, kinks))
+    return NodeCheckReport(checked=checked, failures=failures, root=root, kinks=kinks)
 
 
 def check_function(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-3, **attrs):

@@ -11,6 +11,8 @@ import numpy as np
 class Optimizer:
     """Holds the parameters and per-parameter state arrays; subclasses define `_update`."""
 
+    slots: tuple = ()  # the names of the per-parameter state arrays a subclass keeps
+
     def __init__(self, params, lr: float):
         self.params = list(params)
         if not self.params:
@@ -49,31 +51,43 @@ class Optimizer:
 
     def load_state_dict(self, state: dict, source: str = "state_dict"):
         """Restore from state_dict(); checked first, so a mismatch changes nothing."""
+        where = f"{type(self).__name__}.load_state_dict: {source}"
         restored = {}
+        try:
+            step_count = int(np.asarray(state.get("step", 0)).item())
+            lr = float(np.asarray(state.get("lr", self.lr)).item())
+        except (TypeError, ValueError):
+            raise ValueError(f"{where} has a 'step' or 'lr' that is not a single number. "
+                             "Nothing was loaded.") from None
         for key, value in state.items():
             if key in ("step", "lr"):
                 continue
             name, _, index = key.rpartition(".")
+            if name not in self.slots:
+                raise ValueError(f"{where} has state '{key}', which {type(self).__name__} "
+                                 f"does not keep (it keeps {list(self.slots)}). Nothing was "
+                                 "loaded.")
             if not index.isdigit() or int(index) >= len(self.params):
                 raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: {source} has key '{key}', which "
-                    f"names no parameter (there are {len(self.params)}). Nothing was loaded."
+                    f"{where} has key '{key}', which names no parameter (there are "
+                    f"{len(self.params)}). Nothing was loaded."
                 )
             i = int(index)
-            if np.shape(value) != self.params[i].shape:
+            expected = () if name == "step" else self.params[i].shape
+            if np.shape(value) != expected:
                 raise ValueError(
-                    f"{type(self).__name__}.load_state_dict: {source} has '{key}' of shape "
-                    f"{np.shape(value)}, parameter {i} has shape {self.params[i].shape}. "
-                    "Nothing was loaded."
+                    f"{where} has '{key}' of shape {np.shape(value)}, but it should have "
+                    f"shape {expected}. Nothing was loaded."
                 )
             restored.setdefault(name, [None] * len(self.params))[i] = np.array(value)
         self.state = restored
-        self.step_count = int(state.get("step", 0))
-        self.lr = float(state.get("lr", self.lr))
+        self.step_count, self.lr = step_count, lr
 
 
 class SGD(Optimizer):
     """p -= lr * v, with v = momentum * v + (grad + weight_decay * p)."""
+
+    slots = ("momentum",)
 
     def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr)
@@ -95,6 +109,8 @@ class Adam(Optimizer):
     root of its bias-corrected mean square. weight_decay adds weight_decay * p to the
     gradient (L2, as torch.optim.Adam); AdamW decays the weights directly instead."""
 
+    slots = ("exp_avg", "exp_avg_sq", "step")
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
         self.beta1, self.beta2 = betas
@@ -108,13 +124,17 @@ class Adam(Optimizer):
     def _adam_step(self, i, p, grad):
         m = self._slot("exp_avg", i, p)
         v = self._slot("exp_avg_sq", i, p)
+        # Each parameter counts its own steps: one that first gets a gradient late still
+        # starts with the right bias correction (as torch.optim.Adam does).
+        t = self._slot("step", i, np.zeros((), dtype=np.int64))
+        t += 1
         m *= self.beta1
         m += (1 - self.beta1) * grad
         v *= self.beta2
         v += (1 - self.beta2) * grad * grad
         # Early on m and v are biased towards their zero start; dividing by 1 - beta^t fixes it.
-        m_hat = m / (1 - self.beta1 ** self.step_count)
-        v_hat = v / (1 - self.beta2 ** self.step_count)
+        m_hat = m / (1 - self.beta1 ** int(t))
+        v_hat = v / (1 - self.beta2 ** int(t))
         return self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
@@ -133,6 +153,7 @@ def clip_grad_norm_(params, max_norm: float) -> float:
 
     Returns the norm before clipping (useful to log). Scaling all of them by one factor
     keeps the direction of the update, unlike clipping each element."""
+    params = list(params)  # a generator would be used up by the first pass
     grads = [p.grad for p in params if p.grad is not None]
     total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))
     if total > max_norm:

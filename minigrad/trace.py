@@ -14,12 +14,12 @@ frames in order shows gradients flowing from the output back to the parameters.
 
 import html
 import json
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from minigrad import autograd
-from minigrad.broadcast import unbroadcast
 
 
 def _norm(array) -> float:
@@ -27,11 +27,15 @@ def _norm(array) -> float:
 
 
 def _label(tensor) -> str:
+    """A parameter's or user's name, else the op that made it and the module it ran in."""
     if tensor is None:
         return "-"
     if tensor.name:
         return tensor.name
-    return f"{tensor._ctx.fn.name} output" if tensor._ctx is not None else "input"
+    if tensor._ctx is None:
+        return "input"
+    module = getattr(tensor._ctx.module, "path", "")
+    return f"{module}: {tensor._ctx.fn.name}" if module else f"{tensor._ctx.fn.name} output"
 
 
 @dataclass
@@ -63,6 +67,8 @@ class BackwardTrace:
         self._tensors: list = []  # the output tensor of each step
         self._known: dict = {}  # id(tensor) -> gradient so far
         self._snapshots: list = []  # gradients known after each step (frame k + 1)
+        self._pass = None  # which backward() call is being recorded
+        self._ignored = set()  # later backward() calls, not recorded
 
     def __enter__(self):
         autograd.observers.append(self._observe)
@@ -72,18 +78,24 @@ class BackwardTrace:
         autograd.observers.remove(self._observe)
         return False
 
-    def _observe(self, tensor, ctx, grad, grads):
-        if not self.steps:
+    def _observe(self, tensor, ctx, grad, sent, pass_number):
+        if self._pass is None:
+            self._pass = pass_number
             self.root = tensor
             self._snapshots.append({id(tensor): grad})  # frame 0: only the output's
+        elif pass_number != self._pass:
+            if pass_number not in self._ignored:
+                warnings.warn("trace_backward records one backward() call; a later one in "
+                              "the same block was not recorded", stacklevel=4)
+                self._ignored.add(pass_number)
+            return
         self._known[id(tensor)] = grad
         self._tensors.append(tensor)
-        step = Step(len(self.steps), ctx.fn.name, _label(tensor), grad.shape, _norm(grad),
-                    source=ctx.source)
-        for i, (parent, g) in enumerate(zip(ctx.inputs, grads)):
-            if parent is None or g is None or not parent.requires_grad:
+        step = Step(len(self.steps) + 1, ctx.fn.name, _label(tensor), grad.shape,
+                    _norm(grad), source=ctx.source)
+        for i, (parent, g) in enumerate(zip(ctx.inputs, sent)):
+            if g is None:
                 continue
-            g = unbroadcast(np.asarray(g), parent.shape)
             previous = self._known.get(id(parent))
             self._known[id(parent)] = g if previous is None else previous + g
             step.sent.append(Sent(i, _label(parent), g.shape, _norm(g)))
@@ -112,8 +124,13 @@ class BackwardTrace:
     def __len__(self) -> int:
         return len(self.steps)
 
+    @property
+    def ignored_passes(self) -> int:
+        """How many further backward() calls ran inside the block, unrecorded."""
+        return len(self._ignored)
+
     def frames(self, **draw_options) -> list:
-        """Graphs: frame 0 before any step, frame k after step k-1, with its node highlighted."""
+        """Graphs: frame 0 before any step, frame k after step k, with its node highlighted."""
         from minigrad.viz import draw
 
         if self.root is None:
@@ -152,7 +169,7 @@ class BackwardTrace:
 def _caption(step: Step) -> str:
     sent = "; ".join(f"input {x.input_index} ({x.to}) gets a gradient of shape {x.shape}, "
                      f"norm {x.norm:.3g}" for x in step.sent)
-    return (f"Step {step.index + 1}: {step.op}.backward. The gradient arriving at "
+    return (f"Step {step.index}: {step.op}.backward. The gradient arriving at "
             f"'{step.output}' has shape {step.grad_shape}, norm {step.grad_norm:.3g}. "
             f"{sent or 'No input needs a gradient.'}")
 
@@ -176,8 +193,8 @@ _PAGE = """<!DOCTYPE html>
 <p>Each frame runs one node's backward, in the order the engine ran them. The highlighted
 op is the one that just ran; boxes show the gradients known so far. Keys: &larr; and
 &rarr; step, Home and End jump.</p>
-<div><button id="first">&#x23EE; first</button><button id="prev">&larr; previous</button>
-<button id="next">next &rarr;</button><button id="last">last &#x23ED;</button>
+<div><button id="first">first</button><button id="prev">&larr; previous</button>
+<button id="next">next &rarr;</button><button id="last">last</button>
 <span id="counter"></span></div>
 {{FRAMES}}
 <details><summary>All steps as a table</summary><pre>{{TABLE}}</pre></details>
@@ -188,6 +205,9 @@ op is the one that just ran; boxes show the gradients known so far. Keys: &larr;
     current = Math.max(0, Math.min(count - 1, k));
     frames.forEach(function (f, i) { f.classList.toggle("shown", i === current); });
     document.getElementById("counter").textContent = "frame " + current + " of " + (count - 1);
+    // Bring the highlighted op (drawn in yellow) into view in a tall graph.
+    var marked = frames[current].querySelector('[fill="#ffd54f"]');
+    if (marked && marked.scrollIntoView) marked.scrollIntoView({block: "center"});
   }
   document.getElementById("first").onclick = function () { show(0); };
   document.getElementById("prev").onclick = function () { show(current - 1); };

@@ -18,7 +18,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-from collections import Counter
+from collections import Counter, deque
 
 import graphviz
 import numpy as np
@@ -29,12 +29,23 @@ BAD = "#d32f2f"
 
 
 class Graph(graphviz.Digraph):
-    """A graphviz.Digraph that renders with whichever renderer is available."""
+    """A graphviz.Digraph that renders with whichever renderer is available (Jupyter's
+    inline display, .pipe() and .render() all work without a system Graphviz)."""
 
     def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None,
              quiet=False, *, engine=None, encoding=None):
         data = render_bytes(self.source, format or self.format or "svg")
         return data.decode(encoding) if encoding else data
+
+    def render(self, filename=None, directory=None, view=False, cleanup=False, format=None,
+               **options):
+        """Write the picture to `<filename>.<format>` (default svg); returns its path."""
+        if view:
+            raise ValueError("viz: view=True needs a desktop viewer; open the file instead")
+        fmt = format or self.format or "svg"
+        base = filename or self.filename or "graph"
+        path = os.path.join(directory or self.directory or "", f"{base}.{fmt}")
+        return render(self, path)
 
 
 # ---- rendering ---------------------------------------------------------------------------
@@ -57,9 +68,9 @@ def renderer() -> list:
     )
 
 
-def render_bytes(source: str, fmt: str = "svg") -> bytes:
-    """DOT source rendered to `fmt` ('svg' or 'png'), as bytes."""
-    command = renderer() + [f"-T{fmt}"]
+def render_bytes(source: str, fmt: str = "svg", dpi: int = 144) -> bytes:
+    """DOT source rendered to `fmt` ('svg' or 'png', at `dpi`), as bytes."""
+    command = renderer() + [f"-T{fmt}"] + ([f"-Gdpi={dpi}"] if fmt == "png" else [])
     done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True)
     if done.returncode != 0:
         raise RuntimeError(f"viz: {command[0]} -T{fmt} failed: "
@@ -125,16 +136,16 @@ def _tensor_label(tensor, show_data, grad, pending=False):
 # ---- walking the graph ------------------------------------------------------------------
 
 def _collect(root):
-    """Tensors and op nodes reachable from root, in the order a walk from root meets them."""
-    tensors, seen, stack = [], {id(root)}, [root]
-    while stack:
-        tensor = stack.pop()
+    """Tensors reachable from root, nearest first (a breadth-first walk from root)."""
+    tensors, seen, queue = [], {id(root)}, deque([root])
+    while queue:
+        tensor = queue.popleft()
         tensors.append(tensor)
         if tensor._ctx is not None:
             for parent in tensor._ctx.inputs:
                 if parent is not None and id(parent) not in seen:
                     seen.add(id(parent))
-                    stack.append(parent)
+                    queue.append(parent)
     return tensors
 
 
@@ -183,14 +194,21 @@ def draw(root, show_data=False, show_grad=True, direction="TB", modules=None, de
     if node_count > max_nodes and modules != "collapse" and types:
         modules, depth = "collapse", 1
         notes.append(f"{node_count} nodes: each top-level module drawn as one box")
+    if modules == "collapse" and node_count > max_nodes:
+        # Count again as collapsed: tensors outside modules, their ops, one box per module.
+        outside = [t for t in tensors if not _truncate(_module_path(t), depth)]
+        boxes = {_truncate(_module_path(t), depth) for t in tensors} - {""}
+        node_count = 2 * len(outside) + len(boxes)
     hidden = []
-    if node_count > max_nodes and modules != "collapse":
+    if node_count > max_nodes:
         tensors, hidden = tensors[: max_nodes // 2], tensors[max_nodes // 2:]
 
     graph = Graph(graph_attr={"rankdir": direction, "fontname": "Helvetica",
                               "fontsize": "11"},
                   node_attr={"fontname": "Helvetica", "fontsize": "10"},
                   edge_attr={"color": "#555555", "arrowsize": "0.7"})
+    if hasattr(highlight, "_ctx"):
+        highlight = [highlight]  # one tensor given on its own
     marked = {id(t) for t in highlight if t is not None}
     drawn = {id(t) for t in tensors}
     # Stable node names (t0 is root, numbered in walk order), so the DOT text is repeatable.
@@ -232,19 +250,21 @@ def draw(root, show_data=False, show_grad=True, direction="TB", modules=None, de
             groups.setdefault(path, []).append(op)
             graph.edge(op, node)
 
-    edges = set()
+    edges = []  # one edge per input slot: x * x draws two arrows into mul
     for tensor in tensors:
         if tensor._ctx is None:
             continue
         target = box_for(tensor)
-        if target not in module_boxes.values():
+        collapsed = target in module_boxes.values()
+        if not collapsed:
             target = f"op{number[id(tensor)]}"
         for parent in tensor._ctx.inputs:
             if parent is None or id(parent) not in drawn:
                 continue
             source = box_for(parent)
-            if source != target:
-                edges.add((source, target))
+            if source == target or (collapsed and (source, target) in edges):
+                continue  # inside one module box, or a repeat between two boxes
+            edges.append((source, target))
 
     for path, box in module_boxes.items():
         members = [t for t in tensors if box_for(t) == box]
@@ -254,7 +274,7 @@ def draw(root, show_data=False, show_grad=True, direction="TB", modules=None, de
         graph.node(box, label, shape="box3d", style="filled",
                    fillcolor=HIGHLIGHT if any(id(t) in marked for t in members)
                    else "#e6f4ea")
-    for source, target in sorted(edges):
+    for source, target in edges:
         graph.edge(source, target)
 
     if modules == "cluster":
