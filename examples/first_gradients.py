@@ -31,11 +31,12 @@ print("dloss/dy (an intermediate):", y.grad)
 # gradcheck compares backward with central differences (in float64).
 print("gradcheck passes:", mg.gradcheck(lambda w, b: (x @ w + b).tanh().sum(), w, b))
 
-# A few steps of gradient descent drive the loss down.
+# A few steps of gradient descent pull the neuron's output towards a target.
+target = mg.tensor([[0.5, -0.5, 0.0]])
 for step in range(5):
     w.grad = b.grad = None
-    loss = (x @ w + b).tanh().sum()
+    loss = (((x @ w + b).tanh() - target) ** 2).mean()  # squared error: 0 at the target
     loss.backward()
-    w.data -= 0.1 * w.grad
-    b.data -= 0.1 * b.grad
-    print(f"step {step}: loss {loss.item():.4f}")
+    w.data -= 0.5 * w.grad
+    b.data -= 0.5 * b.grad
+    print(f"step {step}: squared error {loss.item():.4f}")
