@@ -151,8 +151,8 @@ class BackwardTrace:
         for k, (graph, known) in enumerate(zip(frames, self._snapshots)):
             svg = render_bytes(graph.source, "svg").decode("utf-8")
             svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined
-            caption = ("Frame 0: backward starts; the output's gradient is 1." if k == 0
-                       else _caption(self.steps[k - 1]))
+            caption = (_caption(self.steps[k - 1]) if k else
+                       "Frame 0: backward starts from the output's gradient (1 for a loss).")
             have = sum(id(t) in known for t in needing)
             parts.append(
                 f'<section class="frame" data-index="{k}" data-grads="{have}" '

@@ -284,10 +284,14 @@ def draw(root, show_data=False, show_grad=True, direction="TB", modules=None, de
         common = ", ".join(f"{name} x{n}" for name, n in counts.most_common(4))
         graph.node("hidden", f"<... {len(hidden)} more tensors not drawn<BR/>"
                              f"({html.escape(common)})>", shape="note", color="#888888")
+        frontier = set()
         for tensor in tensors:
             if tensor._ctx is not None and any(
                     p is not None and id(p) not in drawn for p in tensor._ctx.inputs):
-                graph.edge("hidden", f"op{number[id(tensor)]}", style="dashed")
+                box = box_for(tensor)  # the op, or the module box it was collapsed into
+                frontier.add(box if box in module_boxes.values() else f"op{number[id(tensor)]}")
+        for node in sorted(frontier):
+            graph.edge("hidden", node, style="dashed")
         notes.append(f"{node_count} nodes: the {len(tensors)} tensors nearest the output "
                      "drawn")
     if notes:
