@@ -4,33 +4,30 @@
 order where a node comes after everything that consumes it, so the gradient arriving at a
 node is complete before the node passes it on. The walk is an explicit loop over a stack,
 not recursion, so a 100,000-op chain is as fine as a 3-op one.
+
+Two functions hold the idea: `topological_order` and `backpropagate` (the chain rule).
+Everything around them (checking the graph, storing .grad, unbroadcasting, telling the
+tools) is in small helpers, so the two read like the textbook.
 """
 
 import contextlib
-import itertools
-import warnings
+import threading
 
 import numpy as np
 
+from minigrad import hooks
 from minigrad.broadcast import unbroadcast
+from minigrad.tensor import describe
 
 
-class _GradMode:
-    """Global switches read by `Function.apply` on every op."""
+class _GradMode(threading.local):
+    """Whether ops record the graph, per thread (a no_grad block in one thread leaves the
+    others recording)."""
 
     enabled = True  # False inside no_grad(): ops record nothing
-    record_source = False  # True inside record_sources(): remember each op's file:line
-    check_nan = False  # True inside detect_anomaly(): raise at the first NaN or inf
-    module_stack: list = []  # Modules being called, innermost last (for graph drawings)
 
 
-# Callables notified for every node backward visits, as
-# observer(tensor, ctx, grad_in, grads_sent, pass_number): grads_sent holds, per input, the
-# gradient after unbroadcasting (None where none was sent); pass_number tells backward()
-# calls apart. Used by the step-through recorder; empty in normal runs, so the engine pays
-# one falsy check per node.
-observers: list = []
-_passes = itertools.count()
+grad_mode = _GradMode()
 
 
 class _SetGradMode(contextlib.ContextDecorator):
@@ -41,12 +38,12 @@ class _SetGradMode(contextlib.ContextDecorator):
         self._previous: list = []
 
     def __enter__(self):
-        self._previous.append(_GradMode.enabled)
-        _GradMode.enabled = self.mode
+        self._previous.append(grad_mode.enabled)
+        grad_mode.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        _GradMode.enabled = self._previous.pop()
+        grad_mode.enabled = self._previous.pop()
         return False
 
 
@@ -64,19 +61,23 @@ def enable_grad():
 
 
 def is_grad_enabled() -> bool:
-    return _GradMode.enabled
+    return grad_mode.enabled
 
+
+# ---- the two functions a course asks for ----------------------------------------------
 
 def _creation_order(tensor) -> int:
     return tensor._ctx.seq if tensor._ctx is not None else -1  # leaves go last
 
 
-def _topological_order(root):
-    """Every tensor reachable from `root` that requires grad, consumers before producers.
+def topological_order(root) -> list:
+    """Every tensor reachable from `root` through ctx.inputs, each one listed after every
+    tensor that consumes it (root first, leaves last). No recursion: a 100,000-op chain
+    must work.
 
     An op's output is always created after its inputs, so sorting the reachable nodes by
-    creation number, newest first, is a valid topological order; the walk that finds them
-    is an explicit stack, not recursion."""
+    creation number (ctx.seq), newest first, is one valid order; a depth-first search
+    that lists each node after all its consumers is another."""
     # BEGIN SOLUTION task1_4: the topological order of the graph
     nodes, stack, seen = [root], [root], {id(root)}
     while stack:
@@ -93,53 +94,38 @@ def _topological_order(root):
     # END SOLUTION
 
 
-def _check_not_modified(tensor, ctx):
-    """Refuse to backpropagate through an op whose inputs or output changed since forward."""
-    stale = None
-    for t, v in zip(ctx.inputs, ctx.versions):
-        if t is not None and t._counter[0] != v:
-            stale = (t, v)
-            break
-    if stale is None and tensor._counter[0] != ctx.out_version:
-        stale = (tensor, ctx.out_version)
-    if stale is not None:
-        t, v = stale
-        label = t.name or "a tensor"
-        raise RuntimeError(
-            f"{ctx.fn.name}: {label} of shape {t.shape} was modified in place after the "
-            f"forward pass (version {v} -> {t._counter[0]}), but {ctx.fn.name}'s backward "
-            f"needs its original value{ctx.where()}. Modify a copy instead, or recompute "
-            "the forward pass."
-        )
+def backpropagate(root, grad, order, step):
+    """The chain rule over the graph: send each tensor's gradient on to the op's inputs.
+
+    root: the tensor backward() was called on; grad: d root / d root (ones, for a loss).
+    order: the tensors to visit, each after everything that consumes it (see above).
+    step: does everything but the chain rule, one call each:
+      step.keep(tensor, g)          stores tensor's complete gradient g as tensor.grad
+      step.through(tensor._ctx, g)  for a tensor an op made: runs that op's backward and
+                                    returns one gradient per input in ctx.inputs (None for
+                                    an input that needs none), already in that input's
+                                    shape and dtype
+    A tensor used by several ops receives a gradient from each: add them up, with `a + b`
+    (a new array; never `+=`, since an op may send one array to two inputs)."""
+    # BEGIN SOLUTION task1_4: the backward pass: send each node's gradient to its inputs
+    pending = {id(root): grad}  # gradients received so far, keyed by tensor identity
+    for tensor in order:
+        g = pending.pop(id(tensor), None)
+        if g is None:
+            continue  # nothing reaches this tensor from root
+        step.keep(tensor, g)
+        if tensor._ctx is None:
+            continue  # a leaf: the gradient stops here
+        grads = step.through(tensor._ctx, g)
+        for parent, parent_grad in zip(tensor._ctx.inputs, grads):
+            if parent_grad is None:
+                continue
+            received = pending.get(id(parent))
+            pending[id(parent)] = parent_grad if received is None else received + parent_grad
+    # END SOLUTION
 
 
-def _add(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a + b that stays an ndarray (NumPy turns the sum of two 0-d arrays into a scalar)."""
-    total = a + b
-    return total if type(total) is np.ndarray else np.asarray(total)
-
-
-def _matches(ctx, break_on) -> bool:
-    """Whether the op of `ctx` is one that `break_on` names (class, class name or op name)."""
-    wanted = break_on if isinstance(break_on, (list, tuple, set)) else [break_on]
-    for item in wanted:
-        if item is ctx.fn:
-            return True
-        if isinstance(item, str) and item.lower() in (ctx.fn.__name__.lower(), ctx.fn.name):
-            return True
-    return False
-
-
-def _run_backward(ctx, grad, break_on):
-    """ctx.fn.backward(ctx, grad), under pdb if the op is one to break on."""
-    if break_on is not None and _matches(ctx, break_on):
-        import pdb
-
-        print(f"--- break_on={break_on!r}: stopping in {ctx.fn.__name__}.backward "
-              f"(incoming gradient {grad.shape}){ctx.where()}; 'c' continues ---")
-        return pdb.Pdb().runcall(ctx.fn.backward, ctx, grad)
-    return ctx.fn.backward(ctx, grad)
-
+# ---- backward() and its helpers -------------------------------------------------------
 
 def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_grads=True):
     """Backpropagate from `root`, accumulating into the `.grad` of every tensor on the way.
@@ -149,6 +135,24 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
 
     break_on: an op (its class, class name or op name, e.g. "Softmax" or "matmul"), or a
     list of them: stop in pdb at the first line of that op's backward every time it runs."""
+    grad = _first_gradient(root, grad)
+    order = topological_order(root)
+    _check_graph(order)  # before touching any .grad, so a refused backward changes nothing
+    extra = (hooks.tool_for("break_on", break_on),) if break_on is not None else ()
+    for tool in extra:
+        hooks.add(tool)
+    try:
+        step = Step(retain_graph, intermediate_grads)
+        for tool in step.tools:
+            tool.on_backward_begin(root, order)
+        backpropagate(root, grad, order, step)
+    finally:
+        for tool in extra:
+            hooks.remove(tool)
+
+
+def _first_gradient(root, grad) -> np.ndarray:
+    """The gradient backward starts from: ones for a scalar, else the one given."""
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no graph "
@@ -160,65 +164,110 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
                 f"backward: output of shape {root.shape} is not a scalar; pass the "
                 "gradient explicitly, e.g. y.backward(np.ones_like(y.data))"
             )
-        grad = np.ones_like(root.data)
-    else:
-        # A copy: the caller's array must not become (and change) the root's .grad.
-        grad = np.array(getattr(grad, "data", grad), dtype=root.data.dtype)
-        if grad.shape != root.shape:
-            raise ValueError(
-                f"backward: gradient of shape {grad.shape} does not match the output "
-                f"shape {root.shape}"
-            )
+        return np.ones_like(root.data)
+    # A copy: the caller's array must not become (and change) the root's .grad.
+    grad = np.array(getattr(grad, "data", grad), dtype=root.data.dtype)
+    if grad.shape != root.shape:
+        raise ValueError(
+            f"backward: gradient of shape {grad.shape} does not match the output "
+            f"shape {root.shape}"
+        )
+    return grad
 
-    order = _topological_order(root)
-    pass_number = next(_passes)
-    if break_on is not None and not any(t._ctx is not None and _matches(t._ctx, break_on)
-                                        for t in order):
-        ops = sorted({t._ctx.fn.__name__ for t in order if t._ctx is not None})
-        warnings.warn(f"backward: break_on={break_on!r} matches no op of this graph; its ops "
-                      f"are {ops}", stacklevel=3)
-    # Check the whole graph before touching any .grad, so a refused backward changes nothing.
+
+def _check_graph(order):
+    """Refuse a graph whose saved state was freed, or whose tensors changed since forward."""
     for tensor in order:
         ctx = tensor._ctx
-        if ctx is not None:
-            if ctx.freed:
-                raise RuntimeError(
-                    "backward: trying to backward through the graph a second time: "
-                    f"{ctx.fn.name}'s saved state was freed after the first backward"
-                    f"{ctx.where()}. Pass retain_graph=True to the first backward() to "
-                    "keep it."
-                )
-            _check_not_modified(tensor, ctx)
-
-    # BEGIN SOLUTION task1_4: the backward pass: send each node's gradient to its inputs
-    pending = {id(root): grad}  # gradients still flowing, keyed by tensor identity
-    for tensor in order:
-        g = pending.pop(id(tensor), None)
-        if g is None:
-            continue
-        ctx = tensor._ctx
-        # Every tensor keeps its gradient, leaf or not, so any node can be inspected. A
-        # leaf gets its own copy, because optimizers and users edit leaf grads in place
-        # and an op may pass one array to several inputs.
-        if tensor.grad is not None:
-            if tensor.grad.shape != g.shape:
-                raise ValueError(
-                    f"backward: {tensor._label()} of shape {tensor.shape} holds a .grad of "
-                    f"shape {tensor.grad.shape}; set it to None or to an array of its shape"
-                )
-            tensor.grad = _add(tensor.grad, g).astype(tensor._data.dtype, copy=False)
-        elif ctx is None:
-            tensor.grad = np.array(g)  # a leaf gets a private, writable copy
-        elif intermediate_grads:
-            tensor.grad = g if g.flags.writeable else np.array(g)
         if ctx is None:
             continue
+        if ctx.freed:
+            raise RuntimeError(
+                "backward: trying to backward through the graph a second time: "
+                f"{ctx.fn.name}'s saved state was freed after the first backward"
+                f"{ctx.where()}. Pass retain_graph=True to the first backward() to "
+                "keep it."
+            )
+        _check_not_modified(tensor, ctx)
+
+
+def _check_not_modified(tensor, ctx):
+    """Refuse to backpropagate through an op whose inputs or output changed since forward."""
+    stale = None
+    for t, v in zip(ctx.inputs, ctx.versions):
+        if t is not None and t._counter[0] != v:
+            stale = (t, v)
+            break
+    if stale is None and tensor._counter[0] != ctx.out_version:
+        stale = (tensor, ctx.out_version)
+    if stale is not None:
+        t, v = stale
+        raise RuntimeError(
+            f"{ctx.fn.name}: {t.name or describe(t)} of shape {t.shape} was modified in place "
+            f"after the forward pass (version {v} -> {t._counter[0]}), but {ctx.fn.name}'s "
+            f"backward needs its original value{ctx.where()}. Modify a copy instead, or recompute "
+            "the forward pass."
+        )
+
+
+def _as_array(a) -> np.ndarray:
+    """An ndarray (NumPy turns the sum of two 0-d arrays into a scalar)."""
+    return a if type(a) is np.ndarray else np.asarray(a)
+
+
+class Step:
+    """What backpropagate() calls for each node: everything but the chain rule itself."""
+
+    def __init__(self, retain_graph=False, intermediate_grads=True):
+        self.retain_graph = retain_graph
+        self.intermediate_grads = intermediate_grads
+        self.tools = hooks.active()
+
+    def keep(self, tensor, grad):
+        """Store `grad`, the complete gradient of `tensor`, in tensor.grad.
+
+        Every tensor keeps its gradient, leaf or not, so any node can be inspected (unless
+        intermediate_grads=False). A leaf gets its own copy, because optimizers and users
+        edit leaf grads in place and an op may pass one array to several inputs."""
+        grad = _as_array(grad)
+        if tensor.grad is not None:
+            if tensor.grad.shape != grad.shape:
+                raise ValueError(
+                    f"backward: {describe(tensor)} of shape {tensor.shape} holds a .grad of "
+                    f"shape {tensor.grad.shape}; set it to None or to an array of its shape"
+                )
+            tensor.grad = _as_array(tensor.grad + grad).astype(tensor._data.dtype, copy=False)
+        elif tensor._ctx is None:
+            tensor.grad = np.array(grad)  # a leaf gets a private, writable copy
+        elif self.intermediate_grads:
+            tensor.grad = grad if grad.flags.writeable else np.array(grad)
+
+    def through(self, ctx, grad) -> list:
+        """Run ctx's backward on `grad`; one gradient per input, each in its input's shape
+        and dtype (None where the input needs none). Frees the node unless retain_graph."""
+        grad = _as_array(grad)
+        grads = self._run(ctx, grad)
+        sent = [_fit(ctx, i, parent, g) for i, (parent, g) in enumerate(zip(ctx.inputs, grads))]
+        for tool in self.tools:
+            tool.on_backward(ctx, grad, sent)
+        if not self.retain_graph:
+            ctx.free()
+        return sent
+
+    def _run(self, ctx, grad) -> tuple:
+        """ctx.fn.backward(ctx, grad) (or a tool's run of it), as a checked tuple."""
         try:
-            grads = _run_backward(ctx, g, break_on)
+            grads = None
+            for tool in self.tools:
+                grads = tool.run_backward(ctx, grad)
+                if grads is not None:
+                    break
+            if grads is None:
+                grads = ctx.fn.backward(ctx, grad)
         except Exception as error:
             shapes = ", ".join(str(t.shape) if t is not None else "-" for t in ctx.inputs)
             raise RuntimeError(
-                f"{ctx.fn.name}.backward failed: {error} (incoming gradient {g.shape}, "
+                f"{ctx.fn.name}.backward failed: {error} (incoming gradient {grad.shape}, "
                 f"input shapes {shapes}){ctx.where()}"
             ) from error
         if type(grads) is not tuple:
@@ -228,33 +277,23 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
                 f"{ctx.fn.name}.backward returned {len(grads)} gradients for "
                 f"{len(ctx.inputs)} inputs"
             )
-        sent = [None] * len(grads)
-        for i, (parent, pg) in enumerate(zip(ctx.inputs, grads)):
-            if parent is None or pg is None or not parent._requires_grad:
-                continue
-            if type(pg) is not np.ndarray:
-                pg = np.asarray(pg)
-            if pg.shape != parent._data.shape:
-                try:
-                    pg = unbroadcast(pg, parent.shape)
-                except ValueError:
-                    raise RuntimeError(
-                        f"{ctx.fn.name}.backward returned a gradient of shape {pg.shape} "
-                        f"for input {i} of shape {parent.shape}"
-                    ) from None
-            if pg.dtype != parent._data.dtype:
-                pg = pg.astype(parent._data.dtype)
-            if _GradMode.check_nan:
-                from minigrad.anomaly import check_backward
+        return grads
 
-                check_backward(ctx, i, pg, g)
-            sent[i] = pg
-            previous = pending.get(id(parent))
-            pending[id(parent)] = pg if previous is None else _add(previous, pg)
-        if observers:
-            for observer in observers:
-                observer(tensor, ctx, g, sent, pass_number)
-        if not retain_graph:
-            ctx.free()
-    # END SOLUTION
 
+def _fit(ctx, i, parent, grad):
+    """The gradient for input i, summed back to its shape and cast to its dtype (None when
+    the input is a constant or needs no gradient)."""
+    if parent is None or grad is None or not parent._requires_grad:
+        return None
+    grad = _as_array(grad)
+    if grad.shape != parent._data.shape:
+        try:
+            grad = unbroadcast(grad, parent.shape)
+        except ValueError:
+            raise RuntimeError(
+                f"{ctx.fn.name}.backward returned a gradient of shape {grad.shape} "
+                f"for input {i} of shape {parent.shape}"
+            ) from None
+    if grad.dtype != parent._data.dtype:
+        grad = grad.astype(parent._data.dtype)
+    return grad

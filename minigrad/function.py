@@ -22,31 +22,34 @@ input's shape (see broadcast.py), so `backward` never has to.
 """
 
 import itertools
-import os
-import sys
 
 import numpy as np
 
-from minigrad.autograd import _GradMode
+from minigrad import hooks
+from minigrad.autograd import grad_mode
 from minigrad.tensor import Tensor
 
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 _creation_counter = itertools.count()  # orders nodes for backward (see autograd.py)
+_tools = hooks._active  # read once per op: which tools (if any) watch this thread
 
 
 class Context:
-    """One node of the graph: the op, its inputs, and what its forward saved."""
+    """One node of the graph: the op, its inputs, and what its forward saved.
+
+    Ops keep what their backward needs here: arrays with save_for_backward, anything else
+    as an attribute (ctx.axis = axis). Tools keep what they learn in `notes`."""
 
     __slots__ = (
-        "fn", "inputs", "args", "attrs", "module", "saved_arrays", "versions", "out_version",
-        "seq", "freed", "source", "__dict__",
+        "fn", "inputs", "args", "attrs", "saved_arrays", "versions", "out_version", "seq",
+        "recorded", "freed", "notes", "__dict__",
     )
 
     def __init__(self, fn):
         self.fn = fn
         self.saved_arrays = ()
+        self.recorded = False
         self.freed = False
-        self.source = None
+        self.notes = None  # {tool's key: value}, made by the first tool that writes one
 
     def save_for_backward(self, *arrays):
         """Keep arrays that backward needs; they are freed after backward."""
@@ -64,27 +67,20 @@ class Context:
         x = self.inputs[i]
         return x is not None and x.requires_grad
 
+    def add_note(self, key, value):
+        """Let a tool remember something about this node (its source line, its module)."""
+        if self.notes is None:
+            self.notes = {}
+        self.notes[key] = value
+
+    def note(self, key, default=None):
+        """What a tool wrote about this node under `key` (say "source" or "module")."""
+        return self.notes.get(key, default) if self.notes else default
+
     def where(self) -> str:
         """' (created at file.py:12)' when the creating source line was recorded, else ''."""
-        return f" (created at {self.source})" if self.source else ""
-
-
-def _user_source_line() -> str:
-    """Where the op was called from, outside the minigrad package: 'file.py:12 in f', plus
-    the caller's line when the innermost one is a helper (say, a layer's softmax)."""
-    frame = sys._getframe(2)
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
-        frame = frame.f_back
-    lines = []
-    while frame is not None and len(lines) < 2:
-        path = frame.f_code.co_filename
-        try:
-            path = os.path.relpath(path)
-        except ValueError:  # a different drive on Windows
-            pass
-        lines.append(f"{path}:{frame.f_lineno} in {frame.f_code.co_name}")
-        frame = frame.f_back
-    return ", called from ".join(lines) or None
+        source = self.note("source")
+        return f" (created at {source})" if source else ""
 
 
 class Function:
@@ -134,31 +130,40 @@ class Function:
         if cls.returns_view and isinstance(inputs[0], Tensor):
             result._counter = inputs[0]._counter  # same memory, same version counter
         # Only floating-point results join the graph: an integer cast has no gradient.
-        if needs_grad and _GradMode.enabled and result._data.dtype.kind == "f":
-            if all_tensors:
-                ctx.args = None
-            else:
-                # Keep the non-tensor arguments, so the node's forward can be re-run (the
-                # per-node gradient check does); the tensors' arrays stay with the tensors.
-                ctx.args = tuple(None if isinstance(x, Tensor) else a
-                                 for x, a in zip(inputs, arrays))
-                inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
-            ctx.inputs = inputs
-            ctx.attrs = attrs
-            ctx.versions = tuple([x._counter[0] if x is not None else 0 for x in inputs])
-            ctx.out_version = result._counter[0]
-            ctx.seq = next(_creation_counter)
-            stack = _GradMode.module_stack
-            ctx.module = stack[-1] if stack else None
-            if _GradMode.record_source:
-                ctx.source = _user_source_line()
-            result._requires_grad = True
-            result._ctx = ctx
-        if _GradMode.check_nan:
-            from minigrad.anomaly import check_forward
-
-            check_forward(cls, inputs, arrays, attrs, result, ctx)
+        if needs_grad and grad_mode.enabled and result._data.dtype.kind == "f":
+            _record(ctx, result, inputs, arrays, attrs, all_tensors)
+        tools = _tools.tools
+        if tools:
+            _tell_tools(tools, ctx, inputs, arrays, attrs, result)
         return result
+
+
+def _record(ctx, result, inputs, arrays, attrs, all_tensors):
+    """Make `ctx` the node that produced `result`: what backward and the tools will need."""
+    if all_tensors:
+        ctx.args = None
+    else:
+        # Keep the non-tensor arguments, so the node's forward can be re-run (the per-node
+        # gradient check does); the tensors' arrays stay with the tensors.
+        ctx.args = tuple(None if isinstance(x, Tensor) else a for x, a in zip(inputs, arrays))
+        inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
+    ctx.inputs = inputs
+    ctx.attrs = attrs
+    ctx.versions = tuple([x._counter[0] if x is not None else 0 for x in inputs])
+    ctx.out_version = result._counter[0]
+    ctx.seq = next(_creation_counter)
+    ctx.recorded = True
+    result._requires_grad = True
+    result._ctx = ctx
+
+
+def _tell_tools(tools, ctx, inputs, arrays, attrs, result):
+    """The seam, forward side: every active tool sees every op (recorded or not)."""
+    if not ctx.recorded:
+        ctx.inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
+        ctx.attrs = attrs
+    for tool in tools:
+        tool.on_forward(ctx, arrays, result)
 
 
 def _name_the_op(cls, error, arrays):

@@ -15,7 +15,7 @@ probability 1, but cannot say which element is wrong; rerun with fast=False for 
 import numpy as np
 
 from minigrad.autograd import no_grad
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, describe
 
 
 class GradcheckError(AssertionError):
@@ -32,7 +32,7 @@ class GradcheckError(AssertionError):
 
 
 def _label(index: int, tensor: Tensor) -> str:
-    name = f" '{tensor.name}'" if tensor.name else ""
+    name = f" {describe(tensor, noun=False)}" if tensor.name else ""
     return f"input {index}{name} (shape {tensor.shape})"
 
 

@@ -11,7 +11,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from minigrad.autograd import _GradMode
+from minigrad.debug.modules import enter_module, exit_module
 from minigrad.tensor import Tensor
 
 
@@ -64,13 +64,12 @@ class Module:
     def __call__(self, *args, **kwargs):
         if not self.__dict__.get("_named", False):
             self._name_parameters()
-        # Ops created inside forward remember this module, so drawings can group them.
-        stack = _GradMode.module_stack
-        stack.append(self)
+        # Ops created inside forward note this module, so drawings can group them.
+        enter_module(self)
         try:
             return self.forward(*args, **kwargs)
         finally:
-            stack.pop()
+            exit_module(self)
 
     # ---- walking the tree ------------------------------------------------------------
 

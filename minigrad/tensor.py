@@ -16,8 +16,6 @@ slice of x, x.detach()) share x's counter, so an edit through any of them is cau
 
 import numpy as np
 
-from minigrad import autograd
-
 DEFAULT_FLOAT = np.float32
 
 
@@ -32,6 +30,17 @@ def _as_array(data, dtype=None) -> np.ndarray:
     if not was_array and array.dtype == np.float64:
         array = array.astype(DEFAULT_FLOAT)  # lists and Python floats: float32, as PyTorch
     return array
+
+
+def describe(tensor, noun=True) -> str:
+    """How every message names a tensor: "tensor 'x'" (or "'x'" with noun=False) when it
+    has a name, "a tensor" ("an unnamed tensor") when not, "a constant" for None (the slot
+    of a plain number among an op's inputs)."""
+    if tensor is None:
+        return "a constant"
+    if tensor.name:
+        return f"tensor '{tensor.name}'" if noun else f"'{tensor.name}'"
+    return "a tensor" if noun else "an unnamed tensor"
 
 
 class Tensor:
@@ -74,7 +83,7 @@ class Tensor:
         if value.shape != self._data.shape:
             raise ValueError(
                 f"data: cannot assign an array of shape {value.shape} to "
-                f"{self._label()} of shape {self._data.shape}"
+                f"{describe(self)} of shape {self._data.shape}"
             )
         # Assigning keeps the tensor's dtype: float64 values into a float32 parameter are
         # converted, but floats into an integer tensor (which would truncate) are refused.
@@ -82,7 +91,7 @@ class Tensor:
             if not np.can_cast(value.dtype, self._data.dtype, casting="same_kind"):
                 raise TypeError(
                     f"data: cannot assign an array of dtype {value.dtype} to "
-                    f"{self._label()} of dtype {self._data.dtype}"
+                    f"{describe(self)} of dtype {self._data.dtype}"
                 )
             value = value.astype(self._data.dtype)
         self._data = value
@@ -97,11 +106,11 @@ class Tensor:
         if flag and not np.issubdtype(self._data.dtype, np.floating):
             raise TypeError(
                 f"requires_grad: only floating-point tensors can require gradients, but "
-                f"{self._label()} has dtype {self._data.dtype}"
+                f"{describe(self)} has dtype {self._data.dtype}"
             )
         if not flag and self._ctx is not None:
             raise RuntimeError(
-                f"requires_grad: {self._label()} was produced by {self._ctx.fn.name} and is "
+                f"requires_grad: {describe(self)} was produced by {self._ctx.fn.name} and is "
                 "part of a graph; use .detach() to get a tensor outside the graph"
             )
         self._requires_grad = bool(flag)
@@ -180,9 +189,6 @@ class Tensor:
 
     def astype(self, dtype) -> "Tensor":
         return Cast.apply(self, dtype=np.dtype(dtype))
-
-    def _label(self) -> str:
-        return f"tensor '{self.name}'" if self.name else "a tensor"
 
     def __repr__(self) -> str:
         parts = [f"shape={self.shape}", f"dtype={self.dtype}"]
@@ -366,7 +372,8 @@ def _unwrap_index(index):
     return _unwrap(index)
 
 
-# The ops import Tensor from this module, so they are imported after it is defined.
+# The engine and the ops import Tensor from this module, so they come after it is defined.
+from minigrad import autograd  # noqa: E402
 from minigrad.ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub  # noqa: E402
 from minigrad.ops.elementwise import (  # noqa: E402
     Abs, Cast, Clip, Exp, Log, Maximum, Minimum, Relu, Sigmoid, Sqrt, Tanh,

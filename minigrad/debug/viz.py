@@ -153,8 +153,7 @@ def _module_path(tensor) -> str:
     """The dotted path of the module a tensor belongs to ('' when none)."""
     ctx = tensor._ctx
     if ctx is not None:
-        module = ctx.module
-        return getattr(module, "path", "") if module is not None else ""
+        return getattr(ctx.note("module"), "path", "")
     if tensor.name and "." in tensor.name and getattr(tensor, "_requires_grad", False):
         return tensor.name.rsplit(".", 1)[0]  # a parameter: 'attn.q_proj.weight'
     return ""
@@ -163,7 +162,7 @@ def _module_path(tensor) -> str:
 def _module_types(tensors) -> dict:
     types = {}
     for tensor in tensors:
-        module = tensor._ctx.module if tensor._ctx is not None else None
+        module = tensor._ctx.note("module") if tensor._ctx is not None else None
         if module is not None:
             types[getattr(module, "path", "")] = type(module).__name__
     return types

@@ -15,35 +15,36 @@ import contextlib
 
 import numpy as np
 
-from minigrad.autograd import _GradMode
+from minigrad import hooks
+from minigrad.debug.sources import SourceRecorder, user_source_line
+from minigrad.tensor import describe
 
 
 class AnomalyError(RuntimeError):
     """A NaN or inf appeared in a forward output or a backward gradient."""
 
 
-@contextlib.contextmanager
-def record_sources():
-    """Remember the file and line of your code that created each op (ctx.source)."""
-    previous = _GradMode.record_source
-    _GradMode.record_source = True
-    try:
-        yield
-    finally:
-        _GradMode.record_source = previous
+class AnomalyDetector(SourceRecorder):
+    """Records each op's source line, and raises at the first output or gradient that is
+    not finite."""
+
+    def on_forward(self, ctx, arrays, result):
+        super().on_forward(ctx, arrays, result)
+        check_forward(ctx, arrays, result)
+
+    def on_backward(self, ctx, grad, grads):
+        for i, sent in enumerate(grads):
+            if sent is not None:
+                check_backward(ctx, i, sent, grad)
 
 
 @contextlib.contextmanager
 def detect_anomaly():
     """Raise AnomalyError at the first NaN or inf in any forward output or gradient."""
-    previous = _GradMode.record_source, _GradMode.check_nan
-    _GradMode.record_source = _GradMode.check_nan = True
-    try:
-        # NumPy's own warnings (divide by zero in log) would only repeat what we raise.
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    # NumPy's own warnings (divide by zero in log) would only repeat what we raise.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        with hooks.using(AnomalyDetector()):
             yield
-    finally:
-        _GradMode.record_source, _GradMode.check_nan = previous
 
 
 def _describe(array: np.ndarray) -> str:
@@ -58,39 +59,29 @@ def _describe(array: np.ndarray) -> str:
     return f"{', '.join(counts)} of {array.size} elements, first at {first}"
 
 
-def _label(tensor) -> str:
-    if tensor is None:
-        return "a constant"
-    return f"'{tensor.name}'" if tensor.name else "an unnamed tensor"
-
-
 def _not_finite(value) -> bool:
     array = np.asarray(value)
     return array.dtype.kind == "f" and not np.isfinite(array).all()
 
 
 def _where(ctx) -> str:
-    if ctx is not None and ctx.source:
-        return ctx.source
-    from minigrad.function import _user_source_line
-
-    return _user_source_line() or "an unknown line"
+    return ctx.note("source") or user_source_line() or "an unknown line"
 
 
-def check_forward(fn, inputs, arrays, attrs, result, ctx):
+def check_forward(ctx, arrays, result):
     """Raise if the op's output holds NaN or inf while its inputs were finite."""
     out = result.data
     if out.dtype.kind != "f" or np.isfinite(out).all():
         return
     if any(_not_finite(a) for a in arrays if a is not None and not isinstance(a, str)):
         return  # not the first: an input (or a constant) was already non-finite
-    if any(_not_finite(v) for v in attrs.values() if isinstance(v, (float, np.ndarray))):
+    if any(_not_finite(v) for v in ctx.attrs.values() if isinstance(v, (float, np.ndarray))):
         return  # on purpose: masked_fill(mask, -inf) hides scores from softmax
     described = ", ".join(f"'{x.name}' {x.shape}" if x.name else f"{x.shape}"
-                          for x in inputs if hasattr(x, "data"))
+                          for x in ctx.inputs if x is not None)
     raise AnomalyError(
-        f"{fn.name}: forward produced {_describe(out)} (output shape {out.shape}) from finite "
-        f"inputs {described}, created at {_where(ctx)}"
+        f"{ctx.fn.name}: forward produced {_describe(out)} (output shape {out.shape}) from "
+        f"finite inputs {described}, created at {_where(ctx)}"
     )
 
 
@@ -101,7 +92,8 @@ def check_backward(ctx, index, grad, grad_out):
     parent = ctx.inputs[index]
     origin = ("the gradient arriving at it was already not finite"
               if not np.isfinite(grad_out).all() else "its incoming gradient was finite")
+    name = describe(parent, noun=False)
     raise AnomalyError(
-        f"{ctx.fn.name}.backward: the gradient for input {index} ({_label(parent)}, shape "
+        f"{ctx.fn.name}.backward: the gradient for input {index} ({name}, shape "
         f"{parent.shape}) has {_describe(grad)}; {origin}. The op was created at {_where(ctx)}"
     )

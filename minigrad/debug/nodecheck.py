@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minigrad.autograd import _topological_order
+from minigrad.autograd import topological_order
 from minigrad.broadcast import unbroadcast
 from minigrad.function import Context
 from minigrad.gradcheck import GradcheckError
@@ -75,7 +75,7 @@ class NodeCheckReport:
 
     def draw(self, **options):
         """The graph with every failing node highlighted (see minigrad.viz.draw)."""
-        from minigrad.viz import draw
+        from minigrad.debug.viz import draw
 
         return draw(self.root, highlight=[f.tensor for f in self.failures], **options)
 
@@ -141,7 +141,7 @@ def _check_node(tensor, eps, atol, rtol, rng, kinks):
             failures.append(NodeFailure(
                 op=fn.name, function=fn, input_index=i, input_name=parent.name,
                 input_shapes=[p.shape if p is not None else None for p in ctx.inputs],
-                output_shape=out.shape, source=ctx.source, analytic=analytic,
+                output_shape=out.shape, source=ctx.note("source"), analytic=analytic,
                 numeric=numeric, tensor=tensor,
             ))
     return failures
@@ -156,7 +156,7 @@ def check_graph(root, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0) -> NodeCheckReport
         raise ValueError("check_graph: this tensor was not produced by a recorded op")
     rng = np.random.default_rng(seed)
     failures, checked, kinks = [], 0, []
-    for tensor in _topological_order(root):
+    for tensor in topological_order(root):
         if tensor._ctx is None:
             continue
         checked += 1

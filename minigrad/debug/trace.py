@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minigrad import autograd
+from minigrad import hooks
+from minigrad.autograd import topological_order
+from minigrad.debug.sources import user_stacklevel
 
 
 def _norm(array) -> float:
@@ -34,7 +36,7 @@ def _label(tensor) -> str:
         return tensor.name
     if tensor._ctx is None:
         return "input"
-    module = getattr(tensor._ctx.module, "path", "")
+    module = getattr(tensor._ctx.note("module"), "path", "")
     return f"{module}: {tensor._ctx.fn.name}" if module else f"{tensor._ctx.fn.name} output"
 
 
@@ -58,7 +60,7 @@ class Step:
     source: str | None = None
 
 
-class BackwardTrace:
+class BackwardTrace(hooks.Tool):
     """Context manager that records every node visited by backward() inside it."""
 
     def __init__(self):
@@ -67,33 +69,41 @@ class BackwardTrace:
         self._tensors: list = []  # the output tensor of each step
         self._known: dict = {}  # id(tensor) -> gradient so far
         self._snapshots: list = []  # gradients known after each step (frame k + 1)
-        self._pass = None  # which backward() call is being recorded
-        self._ignored = set()  # later backward() calls, not recorded
+        self._made_by: dict = {}  # id(ctx) -> the tensor it produced, for this backward
+        self._recording = False
+        self._ignored = 0  # later backward() calls, not recorded
 
     def __enter__(self):
-        autograd.observers.append(self._observe)
+        hooks.add(self)
         return self
 
     def __exit__(self, *exc):
-        autograd.observers.remove(self._observe)
+        hooks.remove(self)
         return False
 
-    def _observe(self, tensor, ctx, grad, sent, pass_number):
-        if self._pass is None:
-            self._pass = pass_number
-            self.root = tensor
-            self._snapshots.append({id(tensor): grad})  # frame 0: only the output's
-        elif pass_number != self._pass:
-            if pass_number not in self._ignored:
+    def on_backward_begin(self, root, order):
+        if self.root is not None:
+            if not self._ignored:
                 warnings.warn("trace_backward records one backward() call; a later one in "
-                              "the same block was not recorded", stacklevel=4)
-                self._ignored.add(pass_number)
+                              "the same block was not recorded", stacklevel=user_stacklevel())
+            self._ignored += 1
+            self._recording = False
             return
+        self.root = root
+        self._made_by = {id(t._ctx): t for t in order if t._ctx is not None}
+        self._recording = True
+
+    def on_backward(self, ctx, grad, grads):
+        if not self._recording:
+            return
+        tensor = self._made_by[id(ctx)]
+        if not self._snapshots:
+            self._snapshots.append({id(tensor): grad})  # frame 0: only the output's
         self._known[id(tensor)] = grad
         self._tensors.append(tensor)
         step = Step(len(self.steps) + 1, ctx.fn.name, _label(tensor), grad.shape,
-                    _norm(grad), source=ctx.source)
-        for i, (parent, g) in enumerate(zip(ctx.inputs, sent)):
+                    _norm(grad), source=ctx.note("source"))
+        for i, (parent, g) in enumerate(zip(ctx.inputs, grads)):
             if g is None:
                 continue
             previous = self._known.get(id(parent))
@@ -127,11 +137,11 @@ class BackwardTrace:
     @property
     def ignored_passes(self) -> int:
         """How many further backward() calls ran inside the block, unrecorded."""
-        return len(self._ignored)
+        return self._ignored
 
     def frames(self, **draw_options) -> list:
         """Graphs: frame 0 before any step, frame k after step k, with its node highlighted."""
-        from minigrad.viz import draw
+        from minigrad.debug.viz import draw
 
         if self.root is None:
             raise RuntimeError("trace_backward: nothing was recorded; call backward() inside it")
@@ -143,10 +153,10 @@ class BackwardTrace:
 
     def to_html(self, path: str, **draw_options) -> str:
         """One self-contained HTML page (no server, no network) stepping through the frames."""
-        from minigrad.viz import render_bytes
+        from minigrad.debug.viz import render_bytes
 
         frames = self.frames(**draw_options)
-        needing = [t for t in autograd._topological_order(self.root) if t.requires_grad]
+        needing = [t for t in topological_order(self.root) if t.requires_grad]
         parts = []
         for k, (graph, known) in enumerate(zip(frames, self._snapshots)):
             svg = render_bytes(graph.source, "svg").decode("utf-8")

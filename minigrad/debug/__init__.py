@@ -1,0 +1,20 @@
+"""The tools for seeing and debugging backprop. They attach to the engine through one seam
+(minigrad/hooks.py), so the engine itself stays the chain rule and nothing else.
+
+    viz.py          Graphviz drawings of the graph: names, shapes, gradients, modules
+    trace.py        step through backward: a table, one frame per node, an HTML player
+    anomaly.py      stop at the first NaN or inf, naming the op and your line
+    sources.py      record the line of your code that created each op
+    breakpoints.py  backward(break_on="softmax"): pdb inside an op's backward
+    nodecheck.py    check every node's backward against its own forward
+    modules.py      note which Module ran each op (for drawings and the trace table)
+"""
+
+from minigrad.debug import breakpoints, viz  # noqa: F401  (breakpoints provides break_on=)
+from minigrad.debug.anomaly import AnomalyError, detect_anomaly
+from minigrad.debug.nodecheck import check_function, check_graph
+from minigrad.debug.sources import record_sources
+from minigrad.debug.trace import trace_backward
+
+__all__ = ["viz", "AnomalyError", "detect_anomaly", "record_sources", "check_graph",
+           "check_function", "trace_backward"]

@@ -1,0 +1,102 @@
+"""The one seam between the engine and the tools: a per-thread list of active tool objects.
+
+The engine (function.py, autograd.py) knows nothing about drawings, anomaly mode or pdb.
+It only calls the tools that are active on the current thread, at four points:
+
+    on_forward(ctx, arrays, result)   after every op's forward; ctx.recorded says whether
+                                      the node joined the graph (ctx.fn, ctx.inputs and
+                                      ctx.attrs are always set)
+    on_backward_begin(root, order)    when backward() starts, with the nodes it will visit
+    run_backward(ctx, grad)           return None to let the engine call ctx.fn.backward,
+                                      or the gradients, having run it yourself (break_on
+                                      runs it under pdb)
+    on_backward(ctx, grad, grads)     after a node's backward: the gradient that arrived
+                                      and, per input, the gradient sent to it (unbroadcast,
+                                      in the input's dtype; None where none was sent)
+
+In a normal run the list is empty and the engine pays one falsy check per node. A tool
+keeps what it learns about a node in `ctx.notes` (a dict, made on first use).
+
+    class CountOps(Tool):
+        def __init__(self):
+            self.count = 0
+
+        def on_forward(self, ctx, arrays, result):
+            self.count += 1
+
+    counter = CountOps()
+    with using(counter):
+        y = (x * 2).exp()
+    counter.count  # 2
+"""
+
+import contextlib
+import threading
+
+
+class Tool:
+    """Base class of the engine's tools: override the calls you need, the rest do nothing."""
+
+    def on_forward(self, ctx, arrays, result):
+        pass
+
+    def on_backward_begin(self, root, order):
+        pass
+
+    def run_backward(self, ctx, grad):
+        return None
+
+    def on_backward(self, ctx, grad, grads):
+        pass
+
+
+class _Active(threading.local):
+    """Per-thread state: each thread starts with no tools (a class attribute default)."""
+
+    tools: tuple = ()
+
+
+_active = _Active()
+
+
+def active() -> tuple:
+    """The tools active on this thread, outermost first (empty in a normal run)."""
+    return _active.tools
+
+
+def add(tool: Tool) -> None:
+    """Make `tool` active on this thread until `remove(tool)`."""
+    _active.tools = _active.tools + (tool,)  # a new tuple: a loop over the old one is safe
+
+
+def remove(tool: Tool) -> None:
+    tools = list(_active.tools)
+    tools.remove(tool)
+    _active.tools = tuple(tools)
+
+
+# Tools that a keyword of backward() switches on (break_on=...): the tools package provides
+# them when it is imported, so the engine can offer the keyword without importing a tool.
+_providers: dict = {}
+
+
+def provide(keyword: str, make_tool) -> None:
+    """Let `backward(keyword=value)` activate `make_tool(value)` for that one call."""
+    _providers[keyword] = make_tool
+
+
+def tool_for(keyword: str, value) -> Tool:
+    if keyword not in _providers:
+        raise RuntimeError(f"backward: {keyword}= needs the debugging tools; import minigrad "
+                           "(which loads minigrad.debug) first")
+    return _providers[keyword](value)
+
+
+@contextlib.contextmanager
+def using(tool: Tool):
+    """`with using(tool): ...` makes `tool` active on this thread inside the block."""
+    add(tool)
+    try:
+        yield tool
+    finally:
+        remove(tool)
