@@ -89,6 +89,12 @@ class Function:
     name = "function"
     returns_view = False  # True if the output may share memory with the first input
 
+    # What inputs the op-wide tests draw for an op in minigrad/ops (tests/op_cases.py):
+    # `kind` is "binary", "reduce", "matmul" ... (None: one input, any shape, no options);
+    # `domain` is where the op is differentiable: "any", "positive", "nonzero", "distinct".
+    kind = None
+    domain = "any"
+
     @staticmethod
     def forward(ctx, *arrays, **attrs):
         raise NotImplementedError

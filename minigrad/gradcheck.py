@@ -84,7 +84,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=None, n_directio
     if fast:
         _check_projections(fn, inputs, arrays, checked, eps, atol, rtol, n_directions, seed)
     else:
-        _check_full_jacobian(fn, inputs, arrays, checked, out_size, eps, atol, rtol)
+        _check_full_jacobian(fn, inputs, arrays, checked, eps, atol, rtol)
     return True
 
 
@@ -94,33 +94,55 @@ def _perturbed(arrays, i, delta):
     return moved
 
 
-def _check_full_jacobian(fn, inputs, arrays, checked, out_size, eps, atol, rtol):
-    # Analytic Jacobian, one row per output element: backward of a one-hot gradient.
-    analytic = {i: np.zeros((out_size, inputs[i].size)) for i in checked}
-    for j in range(out_size):
-        onehot = np.zeros(out_size)
-        onehot[j] = 1.0
-        grads, out_shape = _analytic_vjp(fn, inputs, onehot)
+def jacobians(forward, vjp, arrays, checked, eps, difference=np.subtract):
+    """The analytic and the numeric Jacobian of `forward` at `arrays`, for each input in
+    `checked`: {i: (analytic, numeric)}, each (output size, size of input i).
+
+    forward(arrays) -> the output as a float64 array.
+    vjp(v) -> {i: the gradient of sum(v * output) with respect to input i}, what backward
+    computes; with v one-hot at output element j, that is row j of the Jacobian.
+    The numeric Jacobian is built a column per input element, by central differences.
+    This one routine serves gradcheck (whole functions) and check_function (one op)."""
+    out = forward(arrays)
+    analytic = {i: np.zeros((out.size, arrays[i].size)) for i in checked}
+    for j in range(out.size):
+        onehot = np.zeros(out.shape)
+        onehot.flat[j] = 1.0
+        grads = vjp(onehot)
         for i in checked:
-            analytic[i][j] = grads[i].reshape(-1)
-    # Numeric Jacobian, one column per input element: central differences.
+            analytic[i][j] = np.asarray(grads[i], dtype=np.float64).reshape(-1)
+    result = {}
     for i in checked:
-        x = inputs[i]
-        numeric = np.zeros((out_size, x.size))
-        for k in range(x.size):
-            delta = np.zeros(x.shape)
+        numeric = np.zeros((out.size, arrays[i].size))
+        for k in range(arrays[i].size):
+            delta = np.zeros(arrays[i].shape)
             delta.flat[k] = eps
-            plus = _evaluate(fn, _perturbed(arrays, i, delta), inputs)
-            minus = _evaluate(fn, _perturbed(arrays, i, -delta), inputs)
-            numeric[:, k] = (plus - minus).reshape(-1) / (2 * eps)
-        excess = np.abs(analytic[i] - numeric) - (atol + rtol * np.abs(numeric))
+            change = difference(forward(_perturbed(arrays, i, delta)),
+                                forward(_perturbed(arrays, i, -delta)))
+            numeric[:, k] = np.reshape(change, -1) / (2 * eps)
+        result[i] = (analytic[i], numeric)
+    return out.shape, result
+
+
+def _check_full_jacobian(fn, inputs, arrays, checked, eps, atol, rtol):
+    def forward(moved):
+        return _evaluate(fn, moved, inputs)
+
+    def vjp(v):
+        grads, _ = _analytic_vjp(fn, inputs, v)
+        return grads
+
+    out_shape, pairs = jacobians(forward, vjp, arrays, checked, eps)
+    for i, (analytic, numeric) in pairs.items():
+        x = inputs[i]
+        excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         # NaN or inf on either side is a mismatch too (NaN > 0 would be False).
         excess = np.where(np.isfinite(excess), excess, np.inf)
         if np.any(excess > 0):
             j, k = np.unravel_index(np.argmax(excess), excess.shape)
             element = tuple(int(n) for n in np.unravel_index(k, x.shape))
             out_element = tuple(int(n) for n in np.unravel_index(j, out_shape))
-            a, n = analytic[i][j, k], numeric[j, k]
+            a, n = analytic[j, k], numeric[j, k]
             bad = int(np.sum(excess > 0))
             raise GradcheckError(
                 f"gradcheck: wrong gradient for {_label(i, x)} at element {element}, "

@@ -2,7 +2,7 @@
 
 A case is `(arrays, params)`: the op is called as `spec.call(*tensors, **params)`. Shapes
 include 0-d tensors and size-1 axes, and binary ops get every broadcasting pattern.
-Values come from a seeded NumPy generator shaped by the op's domain (see registry.py).
+Values come from a seeded NumPy generator shaped by the op's domain (see tests/op_cases.py).
 """
 
 import numpy as np

@@ -13,7 +13,7 @@ import pytest
 import minigrad as mg
 from minigrad.function import Function
 from minigrad.ops.arithmetic import Mul
-from minigrad.ops.registry import OPS
+from tests.op_cases import OPS
 
 
 def leaf(values, name=None):
@@ -170,7 +170,7 @@ def test_non_scalar_backward_without_gradient_mentions_scalar():
 
 
 def _values(rng, shape, domain):
-    """float32 values inside the op's differentiable domain (see registry.py)."""
+    """float32 values inside the op's differentiable domain (see tests/op_cases.py)."""
     x = rng.standard_normal(shape)
     if domain == "positive":
         x = np.abs(x) + 0.5

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 
 import minigrad as mg
-from minigrad.ops.registry import OPS
+from tests.op_cases import OPS
 from tests.strategies import case_for
 
 

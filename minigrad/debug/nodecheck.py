@@ -24,7 +24,7 @@ import numpy as np
 from minigrad.autograd import topological_order
 from minigrad.broadcast import unbroadcast
 from minigrad.function import Context
-from minigrad.gradcheck import GradcheckError
+from minigrad.gradcheck import GradcheckError, jacobians
 from minigrad.tensor import Tensor
 
 
@@ -174,53 +174,54 @@ def check_function(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-3, **attrs):
     arrays = [a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f"
               else a for a in arrays]
     checked = [i for i, a in enumerate(arrays) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
-    out = _forward(fn, arrays, attrs)
     ctx = Context(fn)
     # backward may ask ctx.needs_grad(i): every checked input needs one.
     ctx.inputs = tuple(Tensor(a, requires_grad=True) if i in checked else None
                        for i, a in enumerate(arrays))
     fn.forward(ctx, *arrays, **attrs)
     op = fn.__name__
-    analytic = {i: np.zeros((out.size, arrays[i].size)) for i in checked}
-    for j in range(out.size):
-        onehot = np.zeros(out.shape)
-        onehot.flat[j] = 1.0
-        grads = fn.backward(ctx, onehot)
-        grads = grads if isinstance(grads, (tuple, list)) else (grads,)
-        if len(grads) != len(arrays):
-            raise GradcheckError(f"{op}.backward returned {len(grads)} gradients for "
-                                 f"{len(arrays)} inputs")
-        for i in checked:
-            if grads[i] is None:
-                raise GradcheckError(f"{op}.backward returned None for input {i}, which needs "
-                                     "a gradient", input_index=i)
-            g = np.asarray(grads[i], dtype=np.float64)
-            if g.shape != arrays[i].shape:
-                try:
-                    g = unbroadcast(g, arrays[i].shape)
-                except ValueError:
-                    raise GradcheckError(
-                        f"{op}.backward returned a gradient of shape {g.shape} for input {i} "
-                        f"of shape {arrays[i].shape}", input_index=i) from None
-            analytic[i][j] = g.reshape(-1)
-    for i in checked:
-        for k in range(arrays[i].size):
-            delta = np.zeros(arrays[i].shape)
-            delta.flat[k] = eps
-            plus, minus = list(arrays), list(arrays)
-            plus[i], minus[i] = arrays[i] + delta, arrays[i] - delta
-            column = _difference(_forward(fn, plus, attrs), _forward(fn, minus, attrs))
-            numeric = column.reshape(-1) / (2 * eps)
-            got = analytic[i][:, k]
-            bad = ~(np.abs(got - numeric) <= atol + rtol * np.abs(numeric))
-            if bad.any():
-                j = int(np.argmax(bad))
-                element = tuple(int(n) for n in np.unravel_index(k, arrays[i].shape))
-                out_element = tuple(int(n) for n in np.unravel_index(j, out.shape))
-                raise GradcheckError(
-                    f"{op}.backward: wrong gradient for input {i} (shape {arrays[i].shape}) at "
-                    f"element {element}, output element {out_element}: expected "
-                    f"{numeric[j]:.6g} (finite differences of {op}.forward), got {got[j]:.6g}",
-                    input_index=i, element=element, output_element=out_element,
-                    analytic=got[j], numeric=numeric[j])
+
+    def vjp(v):
+        return _checked_gradients(op, fn.backward(ctx, v), arrays, checked)
+
+    out_shape, pairs = jacobians(lambda moved: _forward(fn, moved, attrs), vjp, arrays,
+                                 checked, eps, difference=_difference)
+    for i, (analytic, numeric) in pairs.items():
+        # The first wrong column (input element), and in it the first wrong output element.
+        bad = ~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric))
+        if bad.any():
+            k = int(np.argmax(bad.any(axis=0)))
+            j = int(np.argmax(bad[:, k]))
+            element = tuple(int(n) for n in np.unravel_index(k, arrays[i].shape))
+            out_element = tuple(int(n) for n in np.unravel_index(j, out_shape))
+            raise GradcheckError(
+                f"{op}.backward: wrong gradient for input {i} (shape {arrays[i].shape}) at "
+                f"element {element}, output element {out_element}: expected "
+                f"{numeric[j, k]:.6g} (finite differences of {op}.forward), got "
+                f"{analytic[j, k]:.6g}",
+                input_index=i, element=element, output_element=out_element,
+                analytic=analytic[j, k], numeric=numeric[j, k])
     return True
+
+
+def _checked_gradients(op, grads, arrays, checked) -> dict:
+    """{i: gradient for input i, in its shape}, or a GradcheckError saying what is wrong."""
+    grads = grads if isinstance(grads, (tuple, list)) else (grads,)
+    if len(grads) != len(arrays):
+        raise GradcheckError(f"{op}.backward returned {len(grads)} gradients for "
+                             f"{len(arrays)} inputs")
+    result = {}
+    for i in checked:
+        if grads[i] is None:
+            raise GradcheckError(f"{op}.backward returned None for input {i}, which needs "
+                                 "a gradient", input_index=i)
+        g = np.asarray(grads[i], dtype=np.float64)
+        if g.shape != arrays[i].shape:
+            try:
+                g = unbroadcast(g, arrays[i].shape)
+            except ValueError:
+                raise GradcheckError(
+                    f"{op}.backward returned a gradient of shape {g.shape} for input {i} "
+                    f"of shape {arrays[i].shape}", input_index=i) from None
+        result[i] = g
+    return result

@@ -26,6 +26,7 @@ class Add(Function):
     """a + b;  d/da = 1, d/db = 1."""
 
     name = "add"
+    kind = "binary"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -41,6 +42,7 @@ class Sub(Function):
     """a - b;  d/da = 1, d/db = -1."""
 
     name = "sub"
+    kind = "binary"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -56,6 +58,7 @@ class Mul(Function):
     """a * b;  d/da = b, d/db = a."""
 
     name = "mul"
+    kind = "binary"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -76,6 +79,8 @@ class Div(Function):
     """a / b;  d/da = 1 / b, d/db = -a / b**2."""
 
     name = "div"
+    kind = "binary"
+    domain = "positive"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -110,6 +115,8 @@ class Pow(Function):
     """a ** b;  d/da = b * a**(b - 1), d/db = a**b * log(a)."""
 
     name = "pow"
+    kind = "binary"
+    domain = "positive"
 
     @staticmethod
     def forward(ctx, a, b):

@@ -33,6 +33,7 @@ class Log(Function):
     """log(a);  d/da = 1 / a."""
 
     name = "log"
+    domain = "positive"
 
     @staticmethod
     def forward(ctx, a):
@@ -51,6 +52,7 @@ class Sqrt(Function):
     """sqrt(a);  d/da = 1 / (2 sqrt(a))."""
 
     name = "sqrt"
+    domain = "positive"
 
     @staticmethod
     def forward(ctx, a):
@@ -109,6 +111,7 @@ class Relu(Function):
     """max(a, 0);  d/da = 1 where a > 0, else 0 (0 at a == 0, as PyTorch)."""
 
     name = "relu"
+    domain = "nonzero"
 
     @staticmethod
     def forward(ctx, a):
@@ -127,6 +130,7 @@ class Abs(Function):
     """|a|;  d/da = sign(a) (0 at a == 0, as PyTorch)."""
 
     name = "abs"
+    domain = "nonzero"
 
     @staticmethod
     def forward(ctx, a):
@@ -143,6 +147,7 @@ class Clip(Function):
     """min(max(a, low), high);  d/da = 1 where low <= a <= high, else 0."""
 
     name = "clip"
+    domain = "nonzero"
 
     @staticmethod
     def forward(ctx, a, low=None, high=None):
@@ -170,6 +175,8 @@ class Maximum(Function):
     """max(a, b) elementwise;  the larger input gets the gradient, a tie splits it in half."""
 
     name = "maximum"
+    kind = "binary"
+    domain = "distinct"
 
     @staticmethod
     def forward(ctx, a, b):
@@ -188,6 +195,8 @@ class Minimum(Function):
     """min(a, b) elementwise;  the smaller input gets the gradient, a tie splits it in half."""
 
     name = "minimum"
+    kind = "binary"
+    domain = "distinct"
 
     @staticmethod
     def forward(ctx, a, b):

@@ -23,6 +23,7 @@ class GetItem(Function):
     """a[index];  each selected element passes its gradient back to where it came from."""
 
     name = "getitem"
+    kind = "index"
     returns_view = True  # slices are views (integer-array indexing copies; harmless)
 
     @staticmethod
@@ -44,6 +45,7 @@ class Where(Function):
     """cond ? a : b elementwise;  a gets the gradient where cond holds, b elsewhere."""
 
     name = "where"
+    kind = "select"
 
     @staticmethod
     def forward(ctx, cond, a, b):
@@ -63,6 +65,7 @@ class MaskedFill(Function):
     """a with `value` written where mask is True;  a's gradient is zero at those places."""
 
     name = "masked_fill"
+    kind = "mask"
 
     @staticmethod
     def forward(ctx, a, mask, value=0.0):

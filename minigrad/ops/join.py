@@ -20,6 +20,7 @@ class Concat(Function):
     """Join tensors along an existing axis;  each input gets its own slice of the gradient."""
 
     name = "concat"
+    kind = "concat"
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):
@@ -47,6 +48,7 @@ class Stack(Function):
     """Join same-shaped tensors along a new axis;  input i gets the gradient's slice i."""
 
     name = "stack"
+    kind = "stack"
 
     @staticmethod
     def forward(ctx, *arrays, axis=0):

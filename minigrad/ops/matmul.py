@@ -16,6 +16,7 @@ class MatMul(Function):
     """a @ b;  d/da = grad @ b^T, d/db = a^T @ grad."""
 
     name = "matmul"
+    kind = "matmul"
 
     @staticmethod
     def forward(ctx, a, b):

@@ -43,6 +43,7 @@ class Sum(Function):
     """sum(a) over axes;  d/da_i = 1 for every element that was summed."""
 
     name = "sum"
+    kind = "reduce"
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
@@ -61,6 +62,7 @@ class Mean(Function):
     """mean(a) over axes;  d/da_i = 1 / n, n the number of elements averaged."""
 
     name = "mean"
+    kind = "reduce"
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False):
@@ -81,6 +83,8 @@ class Max(Function):
     """max(a) over axes;  the gradient goes to the maximum, split evenly among ties."""
 
     name = "max"
+    kind = "reduce"
+    domain = "distinct"
     _reduce = staticmethod(np.max)
 
     @classmethod
@@ -116,6 +120,7 @@ class Var(Function):
     d/da_i = 2 (a_i - mean) / (n - correction)."""
 
     name = "var"
+    kind = "reduce"
 
     @staticmethod
     def forward(ctx, a, axis=None, keepdims=False, correction=1):

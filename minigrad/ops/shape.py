@@ -14,6 +14,7 @@ class Reshape(Function):
     """a viewed with a new shape;  the gradient is reshaped back."""
 
     name = "reshape"
+    kind = "reshape"
     returns_view = True
 
     @staticmethod
@@ -36,6 +37,7 @@ class Permute(Function):
     """a with its axes reordered;  the gradient is reordered by the inverse permutation."""
 
     name = "permute"
+    kind = "permute"
     returns_view = True
 
     @staticmethod
@@ -59,6 +61,7 @@ class SwapAxes(Function):
     """a with two axes exchanged;  the gradient has the same two axes exchanged back."""
 
     name = "swapaxes"
+    kind = "swapaxes"
     returns_view = True
 
     @staticmethod
@@ -77,6 +80,7 @@ class BroadcastTo(Function):
     """a copied (virtually) to a larger shape;  the engine sums the gradient back."""
 
     name = "broadcast_to"
+    kind = "broadcast"
     returns_view = True
 
     @staticmethod
