@@ -101,24 +101,41 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
     model = build_model(config, task)
     optimizer = Adam(model.parameters(), lr=config.lr)
     sampler = np.random.default_rng(config.seed + 1)  # batch order
-    history = {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [],
-               "eval_accuracy": []}
-    start = 0
     os.makedirs(config.out, exist_ok=True)
     checkpoint = os.path.join(config.out, "checkpoint.npz")
-    if resume and not os.path.exists(checkpoint):
-        print(f"no checkpoint at {checkpoint}: starting from step 0", file=sys.stderr)
-    if resume and os.path.exists(checkpoint):
-        meta = load_checkpoint(checkpoint, model, optimizer)
-        _check_resumable(checkpoint, meta, config)
-        start, history = meta["step"], meta["history"]
-        sampler.bit_generator.state = meta["sampler_state"]
-        if start >= config.steps:
-            print(f"{checkpoint} is at step {start} already (--steps {config.steps}); "
-                  "nothing to train", file=sys.stderr)
+    start, history = 0, {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [],
+                         "eval_accuracy": []}
+    if resume:
+        start, history = _resume(checkpoint, config, model, optimizer, sampler, start, history)
 
-    bar = _progress_bar(progress, start, config.steps, config.task)
     end = config.steps if stop_at is None else min(stop_at, config.steps)
+    done, sampler_state = _run_steps(config, model, optimizer, sampler, history,
+                                     (train_set, test_set), start, end, progress)
+    meta = {"step": done, "history": history, "config": asdict(config),
+            "sampler_state": sampler_state}
+    save_checkpoint(checkpoint, model, optimizer, meta)
+    return _write_results(config, task, model, test_set, history, done, plots)
+
+
+def _resume(checkpoint, config, model, optimizer, sampler, start, history):
+    """Load the run's checkpoint, if there is one: (first step to do, history so far)."""
+    if not os.path.exists(checkpoint):
+        print(f"no checkpoint at {checkpoint}: starting from step 0", file=sys.stderr)
+        return start, history
+    meta = load_checkpoint(checkpoint, model, optimizer)
+    _check_resumable(checkpoint, meta, config)
+    sampler.bit_generator.state = meta["sampler_state"]
+    if meta["step"] >= config.steps:
+        print(f"{checkpoint} is at step {meta['step']} already (--steps {config.steps}); "
+              "nothing to train", file=sys.stderr)
+    return meta["step"], meta["history"]
+
+
+def _run_steps(config, model, optimizer, sampler, history, splits, start, end, progress):
+    """Steps start..end-1, evaluating every eval_every steps; stops early on Ctrl-C.
+    Returns (steps done, the batch sampler's state after the last one)."""
+    train_set, test_set = splits
+    bar = _progress_bar(progress, start, config.steps, config.task)
     done, sampler_state = start, sampler.bit_generator.state
     try:
         for step in range(start, end):
@@ -138,10 +155,11 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
               file=sys.stderr)
     finally:
         bar.close()
+    return done, sampler_state
 
-    meta = {"step": done, "history": history, "config": asdict(config),
-            "sampler_state": sampler_state}
-    save_checkpoint(checkpoint, model, optimizer, meta)
+
+def _write_results(config, task, model, test_set, history, done, plots) -> dict:
+    """Final held-out scores into metrics.json, and the pictures; returns the metrics."""
     final = evaluate(model, test_set)
     metrics = {
         "task": config.task, "steps_done": done, "steps": config.steps,
@@ -178,7 +196,23 @@ def _check_resumable(path, meta, config):
 
 
 def _train_step(config, model, optimizer, sampler, history, train_set, step):
-    """One optimizer step on a random batch; appends the batch loss to history."""
+    """Step `step` of training: the scheduled learning rate, one optimizer step, and the
+    batch loss appended to history."""
+    optimizer.lr = learning_rate(config, step)
+    loss = optimizer_step(config, model, optimizer, sampler, train_set)
+    history["step"].append(step + 1)
+    history["train_loss"].append(loss)
+
+
+def optimizer_step(config, model, optimizer, sampler, train_set) -> float:
+    """One training step on a random batch; returns the batch loss as a float.
+
+    train_set is (ids, targets, mask), arrays with one row per example. Draw
+    config.batch_size row numbers with sampler.integers, run the model on those rows of
+    ids, take cross_entropy of its output against the same rows of targets (with their
+    mask), clear the old gradients (optimizer.zero_grad), backpropagate (only parameters
+    need gradients: intermediate_grads=False), clip the gradient norm to config.clip with
+    clip_grad_norm_, and let the optimizer step."""
     # BEGIN SOLUTION task2_4: one training step
     ids, targets, mask = train_set
     batch = sampler.integers(0, len(ids), size=config.batch_size)
@@ -187,10 +221,8 @@ def _train_step(config, model, optimizer, sampler, history, train_set, step):
     optimizer.zero_grad()
     loss.backward(intermediate_grads=False)  # only the parameters' gradients are needed
     clip_grad_norm_(model.parameters(), config.clip)
-    optimizer.lr = learning_rate(config, step)
     optimizer.step()
-    history["step"].append(step + 1)
-    history["train_loss"].append(loss.item())
+    return loss.item()
     # END SOLUTION
 
 

@@ -186,116 +186,143 @@ def draw(root, show_data=False, show_grad=True, direction="TB", modules=None, de
     grads: {id(tensor): array or None} to show instead of tensor.grad (for step-through
         frames, where only some gradients exist yet).
     """
-    tensors = _collect(root)
-    types = _module_types(tensors)
-    notes = []
-    node_count = len(tensors) + sum(t._ctx is not None for t in tensors)
-    if node_count > max_nodes and modules != "collapse" and types:
-        modules, depth = "collapse", 1
-        notes.append(f"{node_count} nodes: each top-level module drawn as one box")
-    if modules == "collapse" and node_count > max_nodes:
-        # Count again as collapsed: tensors outside modules, their ops, one box per module.
-        outside = [t for t in tensors if not _truncate(_module_path(t), depth)]
-        boxes = {_truncate(_module_path(t), depth) for t in tensors} - {""}
-        node_count = 2 * len(outside) + len(boxes)
-    hidden = []
-    if node_count > max_nodes:
-        tensors, hidden = tensors[: max_nodes // 2], tensors[max_nodes // 2:]
-
+    if hasattr(highlight, "_ctx"):
+        highlight = [highlight]  # one tensor given on its own
+    drawing = _Drawing(_collect(root), modules, depth, max_nodes,
+                       marked={id(t) for t in highlight if t is not None})
     graph = Graph(graph_attr={"rankdir": direction, "fontname": "Helvetica",
                               "fontsize": "11"},
                   node_attr={"fontname": "Helvetica", "fontsize": "10"},
                   edge_attr={"color": "#555555", "arrowsize": "0.7"})
-    if hasattr(highlight, "_ctx"):
-        highlight = [highlight]  # one tensor given on its own
-    marked = {id(t) for t in highlight if t is not None}
-    drawn = {id(t) for t in tensors}
-    # Stable node names (t0 is root, numbered in walk order), so the DOT text is repeatable.
-    number = {id(t): k for k, t in enumerate(tensors)}
-
-    module_boxes = {}  # module path -> node name ("m0", ...; a ':' would mean a DOT port)
-
-    def box_for(tensor):
-        """The node a tensor is drawn as: itself, or its collapsed module's box."""
-        if modules == "collapse":
-            path = _truncate(_module_path(tensor), depth)
-            if path:
-                return module_boxes.setdefault(path, f"m{len(module_boxes)}")
-        return f"t{number[id(tensor)]}"
-
-    groups = {}  # module path -> list of (node id, kind) to place in its cluster
-    for tensor in tensors:
-        grad = tensor.grad if grads is None else grads.get(id(tensor))
-        node = box_for(tensor)
-        if node in module_boxes.values():
-            continue
-        bad = _not_finite(tensor.data) or _not_finite(grad)
-        style = {"shape": "box", "style": "rounded,filled",
-                 "fillcolor": HIGHLIGHT if id(tensor) in marked else
-                 ("#e8f0fe" if tensor._ctx is None and tensor.requires_grad else "#ffffff"),
-                 "color": BAD if bad else "#444444", "penwidth": "3" if bad else "1"}
-        # In step-through frames a gradient not computed yet gets a placeholder line, so
-        # boxes keep their size and the layout does not jump from frame to frame.
-        pending = grads is not None and tensor.requires_grad
-        label = _tensor_label(tensor, show_data, grad if show_grad else None, pending)
-        graph.node(node, label, **style)
-        path = _module_path(tensor) if modules == "cluster" else ""
-        groups.setdefault(path, []).append(node)
-        if tensor._ctx is not None:
-            op = f"op{number[id(tensor)]}"
-            graph.node(op, f"<{html.escape(tensor._ctx.fn.name)}>", shape="ellipse",
-                       style="filled", fillcolor=HIGHLIGHT if id(tensor) in marked else
-                       "#f1f3f4", color="#888888")
-            groups.setdefault(path, []).append(op)
-            graph.edge(op, node)
-
-    edges = []  # one edge per input slot: x * x draws two arrows into mul
-    for tensor in tensors:
-        if tensor._ctx is None:
-            continue
-        target = box_for(tensor)
-        collapsed = target in module_boxes.values()
-        if not collapsed:
-            target = f"op{number[id(tensor)]}"
-        for parent in tensor._ctx.inputs:
-            if parent is None or id(parent) not in drawn:
-                continue
-            source = box_for(parent)
-            if source == target or (collapsed and (source, target) in edges):
-                continue  # inside one module box, or a repeat between two boxes
-            edges.append((source, target))
-
-    for path, box in module_boxes.items():
-        members = [t for t in tensors if box_for(t) == box]
-        kind = types.get(path, "Module")
-        label = (f"<<B>{html.escape(path)}</B><BR/>{html.escape(kind)}<BR/>"
-                 f"{sum(t._ctx is not None for t in members)} ops>")
-        graph.node(box, label, shape="box3d", style="filled",
-                   fillcolor=HIGHLIGHT if any(id(t) in marked for t in members)
-                   else "#e6f4ea")
+    groups = drawing.add_tensors(graph, show_data, show_grad, grads)
+    edges = drawing.edges()
+    drawing.add_module_boxes(graph)
     for source, target in edges:
         graph.edge(source, target)
+    if drawing.modules == "cluster":
+        _add_clusters(graph, groups, drawing.types)
+    if drawing.hidden:
+        drawing.add_hidden_note(graph)
+    if drawing.notes:
+        graph.attr(label=html.escape("; ".join(drawing.notes)), labelloc="t")
+    return graph
 
-    if modules == "cluster":
-        _add_clusters(graph, groups, types)
-    if hidden:
-        counts = Counter(t._ctx.fn.name for t in hidden if t._ctx is not None)
+
+class _Drawing:
+    """Which tensors are drawn, and as what: their own box, or their module's box."""
+
+    def __init__(self, tensors, modules, depth, max_nodes, marked):
+        self.types = _module_types(tensors)
+        self.modules, self.depth, self.marked = modules, depth, marked
+        self.notes = []
+        self.hidden = []
+        self.node_count = len(tensors) + sum(t._ctx is not None for t in tensors)
+        self._fit(tensors, max_nodes)
+        self.drawn = {id(t) for t in self.tensors}
+        # Stable node names (t0 is root, numbered in walk order): repeatable DOT text.
+        self.number = {id(t): k for k, t in enumerate(self.tensors)}
+        self.module_boxes = {}  # module path -> node name ("m0"; a ':' would be a DOT port)
+
+    def _fit(self, tensors, max_nodes):
+        """Past max_nodes, collapse the modules; if still too many, draw the nearest half."""
+        if self.node_count > max_nodes and self.modules != "collapse" and self.types:
+            self.modules, self.depth = "collapse", 1
+            self.notes.append(f"{self.node_count} nodes: each top-level module drawn as one box")
+        if self.modules == "collapse" and self.node_count > max_nodes:
+            # Count again as collapsed: tensors outside modules, their ops, a box per module.
+            outside = [t for t in tensors if not _truncate(_module_path(t), self.depth)]
+            boxes = {_truncate(_module_path(t), self.depth) for t in tensors} - {""}
+            self.node_count = 2 * len(outside) + len(boxes)
+        self.tensors = tensors
+        if self.node_count > max_nodes:
+            self.tensors, self.hidden = tensors[: max_nodes // 2], tensors[max_nodes // 2:]
+
+    def box_for(self, tensor) -> str:
+        """The node a tensor is drawn as: itself, or its collapsed module's box."""
+        if self.modules == "collapse":
+            path = _truncate(_module_path(tensor), self.depth)
+            if path:
+                return self.module_boxes.setdefault(path, f"m{len(self.module_boxes)}")
+        return f"t{self.number[id(tensor)]}"
+
+    def is_module_box(self, node) -> bool:
+        return node in self.module_boxes.values()
+
+    def add_tensors(self, graph, show_data, show_grad, grads) -> dict:
+        """A box per tensor and an ellipse per op; returns {module path: its nodes}."""
+        groups = {}
+        for tensor in self.tensors:
+            grad = tensor.grad if grads is None else grads.get(id(tensor))
+            node = self.box_for(tensor)
+            if self.is_module_box(node):
+                continue
+            marked = id(tensor) in self.marked
+            bad = _not_finite(tensor.data) or _not_finite(grad)
+            style = {"shape": "box", "style": "rounded,filled",
+                     "fillcolor": HIGHLIGHT if marked else
+                     ("#e8f0fe" if tensor._ctx is None and tensor.requires_grad else "#ffffff"),
+                     "color": BAD if bad else "#444444", "penwidth": "3" if bad else "1"}
+            # In step-through frames a gradient not computed yet gets a placeholder line, so
+            # boxes keep their size and the layout does not jump from frame to frame.
+            pending = grads is not None and tensor.requires_grad
+            label = _tensor_label(tensor, show_data, grad if show_grad else None, pending)
+            graph.node(node, label, **style)
+            path = _module_path(tensor) if self.modules == "cluster" else ""
+            groups.setdefault(path, []).append(node)
+            if tensor._ctx is not None:
+                op = f"op{self.number[id(tensor)]}"
+                graph.node(op, f"<{html.escape(tensor._ctx.fn.name)}>", shape="ellipse",
+                           style="filled", fillcolor=HIGHLIGHT if marked else "#f1f3f4",
+                           color="#888888")
+                groups.setdefault(path, []).append(op)
+                graph.edge(op, node)
+        return groups
+
+    def edges(self) -> list:
+        """(source, target) per input slot: x * x draws two arrows into mul."""
+        edges = []
+        for tensor in self.tensors:
+            if tensor._ctx is None:
+                continue
+            target = self.box_for(tensor)
+            collapsed = self.is_module_box(target)
+            if not collapsed:
+                target = f"op{self.number[id(tensor)]}"
+            for parent in tensor._ctx.inputs:
+                if parent is None or id(parent) not in self.drawn:
+                    continue
+                source = self.box_for(parent)
+                if source == target or (collapsed and (source, target) in edges):
+                    continue  # inside one module box, or a repeat between two boxes
+                edges.append((source, target))
+        return edges
+
+    def add_module_boxes(self, graph):
+        for path, box in self.module_boxes.items():
+            members = [t for t in self.tensors if self.box_for(t) == box]
+            kind = self.types.get(path, "Module")
+            label = (f"<<B>{html.escape(path)}</B><BR/>{html.escape(kind)}<BR/>"
+                     f"{sum(t._ctx is not None for t in members)} ops>")
+            graph.node(box, label, shape="box3d", style="filled",
+                       fillcolor=HIGHLIGHT if any(id(t) in self.marked for t in members)
+                       else "#e6f4ea")
+
+    def add_hidden_note(self, graph):
+        """One box standing for the tensors not drawn, with arrows to where they enter."""
+        counts = Counter(t._ctx.fn.name for t in self.hidden if t._ctx is not None)
         common = ", ".join(f"{name} x{n}" for name, n in counts.most_common(4))
-        graph.node("hidden", f"<... {len(hidden)} more tensors not drawn<BR/>"
+        graph.node("hidden", f"<... {len(self.hidden)} more tensors not drawn<BR/>"
                              f"({html.escape(common)})>", shape="note", color="#888888")
         frontier = set()
-        for tensor in tensors:
+        for tensor in self.tensors:
             if tensor._ctx is not None and any(
-                    p is not None and id(p) not in drawn for p in tensor._ctx.inputs):
-                box = box_for(tensor)  # the op, or the module box it was collapsed into
-                frontier.add(box if box in module_boxes.values() else f"op{number[id(tensor)]}")
+                    p is not None and id(p) not in self.drawn for p in tensor._ctx.inputs):
+                box = self.box_for(tensor)  # the op, or the module box it was collapsed into
+                frontier.add(box if self.is_module_box(box) else f"op{self.number[id(tensor)]}")
         for node in sorted(frontier):
             graph.edge("hidden", node, style="dashed")
-        notes.append(f"{node_count} nodes: the {len(tensors)} tensors nearest the output "
-                     "drawn")
-    if notes:
-        graph.attr(label=html.escape("; ".join(notes)), labelloc="t")
-    return graph
+        self.notes.append(f"{self.node_count} nodes: the {len(self.tensors)} tensors nearest "
+                          "the output drawn")
 
 
 def _add_clusters(graph, groups, types):
