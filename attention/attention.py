@@ -9,7 +9,8 @@ with unit variance, q . k is a sum of d_k products and has variance d_k, so with
 scale the scores grow with the width, softmax saturates into a one-hot, and its gradients
 vanish. Dividing by sqrt(d_k) keeps the score variance near 1 at any width.
 
-Shapes: B batch, H heads (optional), T queries, S keys/values, d_k / d_v widths.
+Shapes, here and in multihead.py: B batch, nh heads, T queries, S keys and values (S = T
+in self-attention), C the model width (d_model), hs the head width (d_k in the formula).
 """
 
 import numpy as np
@@ -26,8 +27,30 @@ def causal_mask(T: int, S: int) -> np.ndarray:
     return np.tril(np.ones((T, S), dtype=bool))
 
 
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A view that cannot be written: attention weights are also saved for backward, so an
+    edit through `layer.attention_weights` would silently change the gradients."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def _boolean_mask(mask):
+    """The mask as a NumPy bool array (None stays None); any other dtype is refused."""
+    if mask is None:
+        return None
+    allowed = np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask)
+    if allowed.dtype != bool:
+        raise TypeError(
+            f"scaled_dot_product_attention: mask must be boolean (True = may attend), "
+            f"got dtype {allowed.dtype}"
+        )
+    return allowed
+
+
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
-    """q: (..., T, d_k), k: (..., S, d_k), v: (..., S, d_v) -> (out (..., T, d_v), weights).
+    """q: (..., T, hs), k: (..., S, hs), v: (..., S, hs_v) -> (out (..., T, hs_v), weights
+    (..., T, S)); `...` is (B,) or (B, nh), or any batch shape that broadcasts.
 
     mask: boolean, broadcastable to (..., T, S), True where attention is allowed. A query
     whose keys are all masked gets zero weights and a zero output (never NaN)."""
@@ -36,22 +59,16 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
             f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} need "
             "q and k to share the last axis (d_k) and k and v the second-to-last (S)"
         )
+    mask = _boolean_mask(mask)  # None, or a NumPy bool array
     # BEGIN SOLUTION task2_2: scaled dot-product attention
     d_k = q.shape[-1]
     T, S = q.shape[-2], k.shape[-2]
     scale = float(1.0 / np.sqrt(d_k) if scale is None else scale)  # a Python float keeps dtype
     # Scaling q (T x d_k numbers) rather than the scores (T x S) gives the same result with
     # less work and memory when sequences are long.
-    scores = (q * scale) @ k.swapaxes(-1, -2)  # (..., T, d_k) @ (..., d_k, S) -> (..., T, S)
+    scores = (q * scale) @ k.swapaxes(-1, -2)  # (..., T, hs) @ (..., hs, S) -> (..., T, S)
 
-    allowed = None
-    if mask is not None:
-        allowed = np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask)
-        if allowed.dtype != bool:
-            raise TypeError(
-                f"scaled_dot_product_attention: mask must be boolean (True = may attend), "
-                f"got dtype {allowed.dtype}"
-            )
+    allowed = mask
     if causal:
         allowed = causal_mask(T, S) if allowed is None else allowed & causal_mask(T, S)
     if allowed is not None:
@@ -59,33 +76,34 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
         scores = scores.masked_fill(~allowed, -np.inf)  # (..., T, S)
 
     weights = softmax(scores, axis=-1)  # (..., T, S), each row sums to 1 (or is all 0)
-    out = weights @ v  # (..., T, S) @ (..., S, d_v) -> (..., T, d_v)
+    out = weights @ v  # (..., T, S) @ (..., S, hs_v) -> (..., T, hs_v)
     return out, weights
     # END SOLUTION
 
 
 class SelfAttention(Module):
-    """One attention head: queries, keys and values are learned projections of the same x.
+    """One attention head: queries, keys and values are learned projections of the same x,
+    through the lecture's matrices W_Q, W_K and W_V.
 
-    x: (B, T, d_model) -> (B, T, d_head). `attention_weights` keeps the last forward's
-    weights, (B, T, T), as a NumPy array for plotting."""
+    x: (B, T, C) -> (B, T, hs). `attention_weights` keeps the last forward's weights,
+    (B, T, S) with S = T, as a read-only NumPy array for plotting."""
 
-    def __init__(self, d_model: int, d_head: int | None = None, bias: bool = False):
+    def __init__(self, d_model: int, head_dim: int | None = None, bias: bool = False):
         super().__init__()
-        d_head = d_head or d_model
-        self.d_model, self.d_head = d_model, d_head
-        self.W_Q = Linear(d_model, d_head, bias=bias)
-        self.W_K = Linear(d_model, d_head, bias=bias)
-        self.W_V = Linear(d_model, d_head, bias=bias)
-        self.attention_weights = None
+        head_dim = head_dim or d_model
+        self.d_model, self.head_dim = d_model, head_dim
+        self.W_Q = Linear(d_model, head_dim, bias=bias)
+        self.W_K = Linear(d_model, head_dim, bias=bias)
+        self.W_V = Linear(d_model, head_dim, bias=bias)
+        self.attention_weights = None  # np.ndarray (B, T, S) of the last forward
 
     def forward(self, x, mask=None, causal=False):
-        q = self.W_Q(x)  # (B, T, d_head): what each position is looking for
-        k = self.W_K(x)  # (B, T, d_head): what each position offers to be found by
-        v = self.W_V(x)  # (B, T, d_head): what each position passes on when attended to
+        q = self.W_Q(x)  # (B, T, hs): what each position is looking for
+        k = self.W_K(x)  # (B, T, hs): what each position offers to be found by
+        v = self.W_V(x)  # (B, T, hs): what each position passes on when attended to
         out, weights = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal)
-        self.attention_weights = weights.data  # (B, T, T)
-        return out
+        self.attention_weights = read_only(weights.data)  # (B, T, S)
+        return out  # (B, T, hs)
 
     def extra_repr(self) -> str:
-        return f"d_model={self.d_model}, d_head={self.d_head}"
+        return f"d_model={self.d_model}, head_dim={self.head_dim}"

@@ -9,6 +9,7 @@ max subtracted) never takes the log of an underflowed 0, whatever the logits' ma
 import numpy as np
 
 import minigrad as mg
+from attention.softmax import row_max
 
 
 class CrossEntropy(mg.Function):
@@ -18,7 +19,7 @@ class CrossEntropy(mg.Function):
 
     @staticmethod
     def forward(ctx, logits, targets, counted):
-        shifted = logits - np.max(logits, axis=-1, keepdims=True)
+        shifted = logits - row_max(logits, axis=-1)  # the same guarded max as softmax
         log_norm = np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
         log_probs = shifted - log_norm  # (..., C)
         safe_targets = np.where(counted, targets, 0)  # ignored rows may hold any id

@@ -8,22 +8,13 @@ Self-attention: queries, keys and values all come from x. Cross-attention: queri
 keys and values from another sequence `context` (an encoder's output, say); the output has
 one row per query, so its length follows x, not the context.
 
-Shapes: B batch, T query length, S key length, C = d_model, nh heads, hs = C // nh.
+Shapes (as in attention.py): B batch, nh heads, T queries, S keys and values,
+C = d_model the model width, hs = C // nh the head width.
 """
 
-import numpy as np
-
-from attention.attention import scaled_dot_product_attention
+from attention.attention import read_only, scaled_dot_product_attention
 from attention.linear import Linear
 from minigrad.nn import Module
-
-
-def _read_only(array: np.ndarray) -> np.ndarray:
-    """A view that cannot be written: the weights are also saved for backward."""
-    view = array.view()
-    view.flags.writeable = False
-    return view
-
 
 class MultiHeadAttention(Module):
     """y = out_proj(concat_h attention(x Wq_h, c Wk_h, c Wv_h)), c = context or x."""
@@ -62,7 +53,7 @@ class MultiHeadAttention(Module):
         k = self._split_heads(self.k_proj(context))  # (B, nh, S, hs)
         v = self._split_heads(self.v_proj(context))  # (B, nh, S, hs)
         y, weights = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal)
-        self.attention_weights = _read_only(weights.data)  # (B, nh, T, S)
+        self.attention_weights = read_only(weights.data)  # (B, nh, T, S)
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, nh, hs) -> (B, T, C): heads side by side
         return self.out_proj(y)  # (B, T, C)
         # END SOLUTION

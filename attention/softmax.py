@@ -15,7 +15,7 @@ import numpy as np
 import minigrad as mg
 
 
-def _row_max(x: np.ndarray, axis: int) -> np.ndarray:
+def row_max(x: np.ndarray, axis: int) -> np.ndarray:
     """Max along axis, with rows that are entirely -inf (fully masked) shifted by 0 instead."""
     m = np.max(x, axis=axis, keepdims=True)
     return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
@@ -31,7 +31,7 @@ class Softmax(mg.Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
-        e = np.exp(x - _row_max(x, axis))
+        e = np.exp(x - row_max(x, axis))
         total = np.sum(e, axis=axis, keepdims=True)
         y = e / np.where(total == 0, 1, total)
         ctx.save_for_backward(y)
@@ -54,7 +54,7 @@ class LogSoftmax(mg.Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
-        shifted = x - _row_max(x, axis)
+        shifted = x - row_max(x, axis)
         y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(y)
         ctx.axis = axis

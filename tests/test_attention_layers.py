@@ -326,7 +326,7 @@ def test_sdpa_fully_masked_row_gives_zero_output_and_finite_gradients(rng):
 
 @pytest.mark.parametrize("bias", [False, True])
 def test_self_attention_gradcheck_input_and_parameters(rng, bias):
-    attn = SelfAttention(d_model=4, d_head=3, bias=bias)
+    attn = SelfAttention(d_model=4, head_dim=3, bias=bias)
     x = f64(rng, 2, 3, 4)
     assert check_module(attn, attn, x)
     assert attn(x).shape == (2, 3, 3)

@@ -29,14 +29,15 @@ TASKS = [
          "The backward of div, exp, log, sqrt, tanh, sigmoid and relu. Add, sub, mul and "
          "neg are done for you as examples."),
     Task("task1_2", "Undoing broadcasting", 10, ("minigrad/broadcast.py",),
-         "unbroadcast: sum a gradient over the axes broadcasting added or stretched."),
+         "sum_to_shape (the heart of unbroadcast): sum a gradient over the axes "
+         "broadcasting added or stretched."),
     Task("task1_3", "Reductions and matmul", 15,
          ("minigrad/ops/reduce.py", "minigrad/ops/matmul.py"),
          "The backward of sum, mean and max, and of matrix multiplication (vectors, "
          "matrices, batches)."),
     Task("task1_4", "The backward engine", 15, ("minigrad/autograd.py",),
-         "The topological order of the graph, and the loop that sends each node's gradient "
-         "to its inputs and accumulates it."),
+         "topological_order, and backpropagate: the chain rule, sending each node's "
+         "gradient to its inputs and adding up what every tensor receives."),
     Task("task2_1", "Softmax and cross-entropy", 15,
          ("attention/softmax.py", "attention/losses.py"),
          "The backward of softmax, log_softmax and the fused cross-entropy."),
@@ -46,7 +47,7 @@ TASKS = [
          "Project, split into heads, attend, merge the heads, project out; self- and "
          "cross-attention."),
     Task("task2_4", "The training loop", 10, ("attention/train.py",),
-         "One training step: batch, forward, loss, zero_grad, backward, clip, step."),
+         "optimizer_step: batch, forward, loss, zero_grad, backward, clip, step."),
 ]
 
 BY_ID = {task.id: task for task in TASKS}
