@@ -119,3 +119,20 @@ def test_missing_file_is_named(tmp_path):
     model, _ = trained_model()
     with pytest.raises(FileNotFoundError, match="nowhere.npz"):
         load_checkpoint(tmp_path / "nowhere.npz", model)
+
+
+def test_a_checkpoint_with_a_malformed_optimizer_step_leaves_everything_unchanged(tmp_path):
+    mg.manual_seed(0)
+    model = AttentionModel(5, 2, d_model=8)
+    opt = Adam(model.parameters())
+    path = tmp_path / "ck.npz"
+    save_checkpoint(path, model, opt)
+    arrays = dict(np.load(path))
+    arrays["optimizer/step"] = np.array([1, 2])
+    np.savez(path, **arrays)
+    other = AttentionModel(5, 2, d_model=8)
+    before = {k: v.copy() for k, v in other.state_dict().items()}
+    with pytest.raises(CheckpointError, match="not a single number"):
+        load_checkpoint(path, other, Adam(other.parameters()))
+    for key, value in other.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])

@@ -1,5 +1,6 @@
 """The course scaffold: regions, the catalogue, and make-then-grade end to end."""
 
+import ast
 import json
 import os
 import subprocess
@@ -219,3 +220,9 @@ def test_make_refuses_to_overwrite_or_write_inside_the_repository(tmp_path):
         assert done.returncode != 0 and "the repository, inside it, or contains it" in \
             done.stderr, place
     assert (ROOT / "pyproject.toml").exists()
+
+
+def test_stub_messages_stay_valid_python_whatever_the_description():
+    text = "def f():\n    # BEGIN SOLUTION task1_1: a \\N{y} \"quoted\" thing\n    pass\n" \
+           "    # END SOLUTION\n"
+    ast.parse(blank(text, {"task1_1": BY_ID["task1_1"]}))

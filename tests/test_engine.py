@@ -609,3 +609,73 @@ def test_gradcheck_catches_a_wrong_custom_backward():
     assert mg.gradcheck(lambda p, q: Hypot.apply(p, q), a, b)  # the same inputs pass ...
     with pytest.raises(mg.GradcheckError, match="input 1 'b'"):  # ... unless b's grad is wrong
         mg.gradcheck(lambda p, q: HypotWrongB.apply(p, q), a, b)
+
+
+def test_pow_with_zero_exponent_at_zero_base_has_zero_gradient():
+    x = leaf([0.0, 2.0])
+    (x ** 0).sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])  # not NaN: x**0 is constant
+
+
+def test_float32_stays_float32_with_numpy_scalars_and_integer_tensors():
+    x = mg.ones(3)
+    ints = mg.tensor([1, 2, 3])
+    for result in (x / np.sqrt(4.0), x * np.float64(2), np.float64(2) * x, x + ints,
+                   x * ints, ints * x, x ** ints, mg.maximum(x, ints),
+                   x.clip(np.float64(-0.1), np.float64(0.1))):
+        assert result.dtype == np.float32, result
+
+
+def test_intermediate_grads_are_writable_arrays_even_for_0d_and_broadcast_cases():
+    x = mg.tensor(2.0, requires_grad=True)
+    y = x * 1.0
+    (y + mg.ones(3)).sum().backward()
+    assert type(y.grad) is np.ndarray and y.grad.shape == ()
+    z = mg.randn(3, requires_grad=True)
+    w = z * 2
+    w.sum().backward()  # sum's backward is a read-only broadcast view
+    w.grad *= 0.5  # must not raise "read-only"
+    np.testing.assert_array_equal(w.grad, [0.5, 0.5, 0.5])
+
+
+def test_the_gradient_passed_to_backward_is_not_aliased():
+    x = mg.randn(3, requires_grad=True)
+    y = x * 1
+    g = np.ones(3, dtype=np.float32)
+    y.backward(g)
+    g[:] = 7
+    np.testing.assert_array_equal(y.grad, [1, 1, 1])
+
+
+@pytest.mark.parametrize("make_view", [
+    lambda c: c.detach(), lambda c: c.T, lambda c: c.reshape(4), lambda c: c[0],
+], ids=["detach", "transpose", "reshape", "slice"])
+def test_editing_data_shared_with_a_saved_view_is_caught(make_view):
+    c = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    view = make_view(c)
+    w = mg.ones(*view.shape, requires_grad=True)
+    loss = (view * w).sum()  # mul saves the view's data to compute w's gradient
+    c.data *= 0  # changes the saved array in place, behind the view's back
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_tensor_bounds_and_fill_values_are_accepted():
+    x = mg.tensor([-1.0, 0.5, 2.0], requires_grad=True)
+    y = x.clip(min=mg.zeros(3), max=mg.ones(3))
+    np.testing.assert_array_equal(y.data, [0.0, 0.5, 1.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 1.0, 0.0])
+    z = x.masked_fill(np.array([True, False, False]), mg.tensor(9.0))
+    np.testing.assert_array_equal(z.data, [9.0, 0.5, 2.0])
+
+
+def test_intermediate_grads_can_be_left_out_for_training():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    (h * h).backward(np.ones(2), intermediate_grads=False)
+    assert h.grad is None  # not kept
+    np.testing.assert_allclose(x.grad, 18 * x.data)  # leaves still get theirs
+    y = x * 3
+    (y * y).backward(np.ones(2))
+    assert y.grad is not None  # kept by default, for inspection and drawings

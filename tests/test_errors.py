@@ -208,3 +208,49 @@ def test_a_failed_op_leaves_its_inputs_untouched():
     assert x.grad is None and x.is_leaf
     (x * 2).sum().backward()
     np.testing.assert_array_equal(x.grad, np.full((2, 3), 2.0))
+
+
+def test_a_wrong_shaped_grad_set_by_hand_is_refused():
+    p = mg.zeros(3, requires_grad=True, name="p")
+    p.grad = np.zeros((2, 3))
+    with pytest.raises(ValueError, match=r"'p' of shape \(3,\) holds a \.grad of shape \(2, 3\)"):
+        (p * 1).sum().backward()
+
+
+def test_an_error_inside_a_backward_names_the_op_and_shapes():
+    class Broken(mg.Function):
+        name = "broken"
+
+        @staticmethod
+        def forward(ctx, a):
+            return a * 2
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad @ np.ones((5, 5))  # wrong shapes on purpose
+
+    x = mg.randn(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"broken\.backward failed: .*incoming gradient "
+                                           r"\(2, 3\), input shapes \(2, 3\)"):
+        Broken.apply(x).sum().backward()
+
+
+def test_an_op_that_would_make_python_objects_is_refused():
+    class ReturnsTensor(mg.Function):
+        name = "returns_tensor"
+
+        @staticmethod
+        def forward(ctx, a):
+            return np.array([mg.tensor(1.0)], dtype=object)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    with pytest.raises(TypeError, match="returns_tensor: produced an array of Python objects"):
+        ReturnsTensor.apply(mg.ones(1))
+
+
+def test_adding_a_string_gives_a_named_error():
+    with pytest.raises(TypeError, match="^add: "):
+        mg.ones(2) + "a"

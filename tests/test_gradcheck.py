@@ -100,3 +100,20 @@ def test_catches_a_planted_fault_in_every_op(spec, monkeypatch):
             mg.gradcheck(lambda *xs: spec.call(*xs, **params), *tensors)
 
     check()
+
+
+def test_gradcheck_treats_a_nan_finite_difference_as_a_mismatch():
+    class ZeroGradSqrt(mg.Function):
+        name = "zero_grad_sqrt"
+
+        @staticmethod
+        def forward(ctx, a):
+            return np.sqrt(a)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad * 0.0
+
+    x = mg.tensor(np.array([5e-7]), requires_grad=True)  # x - eps < 0: sqrt gives NaN
+    with np.errstate(invalid="ignore"), pytest.raises(mg.GradcheckError):
+        mg.gradcheck(lambda a: ZeroGradSqrt.apply(a), x, fast=False)

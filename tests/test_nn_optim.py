@@ -205,3 +205,43 @@ def test_optimizer_rejects_mismatched_state_and_bad_settings():
         SGD([Parameter(np.zeros(1))], lr=0)
     with pytest.raises(ValueError, match="empty parameter list"):
         Adam([])
+
+
+@pytest.mark.oracle
+def test_adam_counts_steps_per_parameter_like_torch(torch_oracle):
+    torch = torch_oracle
+    a, b = Parameter(np.array([1.0])), Parameter(np.array([3.0]))
+    ta = torch.tensor([1.0], dtype=torch.float64, requires_grad=True)
+    tb = torch.tensor([3.0], dtype=torch.float64, requires_grad=True)
+    ours, theirs = Adam([a, b], lr=0.1), torch.optim.Adam([ta, tb], lr=0.1)
+    for step in range(5):
+        ours.zero_grad()
+        theirs.zero_grad()
+        use_b = step >= 3  # b gets its first gradient at step 3
+        ((a * a).sum() + ((b * b).sum() if use_b else 0)).backward()
+        ((ta * ta).sum() + ((tb * tb).sum() if use_b else 0)).backward()
+        ours.step()
+        theirs.step()
+    np.testing.assert_allclose(b.data, tb.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.data, ta.detach().numpy(), rtol=1e-12)
+
+
+def test_optimizer_refuses_state_it_does_not_keep_and_malformed_steps():
+    opt = Adam([Parameter(np.zeros(3))])
+    with pytest.raises(ValueError, match="'momentum.0', which Adam does not keep"):
+        opt.load_state_dict(SGD([Parameter(np.zeros(3))], momentum=0.9).state_dict()
+                            | {"momentum.0": np.zeros(3)})
+    with pytest.raises(ValueError, match="'step' or 'lr' that is not a single number"):
+        opt.load_state_dict({"step": np.array([1, 2])})
+    assert opt.state == {} and opt.step_count == 0
+
+
+def test_assigning_to_a_buffer_keeps_it_registered():
+    class WithBuffer(Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("running", np.zeros(2))
+
+    module = WithBuffer()
+    module.running = mg.tensor([9.0, 9.0])
+    np.testing.assert_array_equal(module.state_dict()["running"], [9.0, 9.0])

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import warnings
 
 import numpy as np
 import pytest
@@ -126,3 +127,17 @@ def test_html_page_steps_with_buttons_and_keys_in_headless_chromium(tmp_path):
         assert text.count("grad:") == int(last.get_attribute("data-tensors"))
     finally:
         browser.quit()
+
+
+def test_a_trace_records_one_backward_and_names_modules():
+    mg.manual_seed(0)
+    model = AttentionModel(5, 2, d_model=8)
+    loss = model(np.array([[1, 2, 3]])).sum()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with mg.trace_backward() as trace:
+            loss.backward(retain_graph=True)
+            loss.backward()
+    assert trace.ignored_passes == 1 and any("one backward()" in str(w.message) for w in caught)
+    assert any(step.output.startswith("head: ") for step in trace.steps)
+    assert trace.steps[0].index == 1  # steps count from 1, as the HTML page does

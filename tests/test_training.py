@@ -7,7 +7,7 @@ import pytest
 
 from attention.tasks import make_splits, make_task, order_blind_accuracy
 from attention.train import TrainConfig, main, train
-from minigrad.io import read_arrays
+from minigrad.io import CheckpointError, read_arrays
 
 
 @pytest.mark.parametrize("task", ["context", "reverse", "pair"])
@@ -60,3 +60,14 @@ def test_command_line_writes_checkpoint_metrics_and_pictures(tmp_path):
         data = (out / picture).read_bytes()
         assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 10_000, picture
     assert any(k.startswith("model/") for k in read_arrays(out / "checkpoint.npz"))
+
+
+def test_resuming_with_other_settings_is_refused_by_name(tmp_path, capsys):
+    config = TrainConfig(task="pair", steps=20, out=str(tmp_path))
+    train(config, progress=False, plots=False, stop_at=10)
+    changed = TrainConfig(task="pair", steps=20, seed=3, out=str(tmp_path))
+    with pytest.raises(CheckpointError, match="seed: 0 in the checkpoint, 3 now"):
+        train(changed, resume=True, progress=False, plots=False)
+    with pytest.raises(SystemExit, match="error: checkpoint .* other settings"):
+        main(["--task", "pair", "--steps", "20", "--seed", "3", "--out", str(tmp_path),
+              "--resume", "--no-progress"])

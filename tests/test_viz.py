@@ -182,3 +182,22 @@ def test_unknown_format_is_refused_by_name(tmp_path):
     _, _, y = small_graph()
     with pytest.raises(ValueError, match=r"unknown format '\.pdf'"):
         viz.render(viz.draw(y), str(tmp_path / "g.pdf"))
+
+
+def test_drawing_keeps_an_edge_per_input_and_respects_max_nodes_after_collapsing():
+    x = mg.ones(2, requires_grad=True, name="x")
+    edges = viz.draw(x * x).source.count(" -> op0")
+    assert edges == 2  # x feeds mul twice
+    mg.manual_seed(0)
+    mha = MultiHeadAttention(8, 2)
+    h = mha(mg.randn(1, 2, 8))
+    for _ in range(300):
+        h = h * 1.001
+    source = viz.draw(h.sum(), max_nodes=60).source
+    assert source.count("[label=") <= 70 and "more tensors not drawn" in source
+
+
+def test_graph_render_method_works_without_a_system_graphviz(tmp_path):
+    x = mg.ones(2, requires_grad=True, name="x")
+    path = viz.draw((x * 2).sum()).render(str(tmp_path / "g"), format="png")
+    assert path.endswith("g.png") and open(path, "rb").read(4) == b"\x89PNG"

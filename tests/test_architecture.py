@@ -1,0 +1,182 @@
+"""The shape of the code: the engine imports no tool, and tools reach it through one seam."""
+
+import ast
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+import minigrad as mg
+from attention import Linear
+from minigrad import hooks
+
+PACKAGE = Path(__file__).resolve().parents[1] / "minigrad"
+ENGINE = ["minigrad.tensor", "minigrad.function", "minigrad.autograd"]
+CORE = ENGINE + ["minigrad.hooks", "minigrad.broadcast", "minigrad.creation",
+                 "minigrad.functional", "minigrad.ops"]
+TOOLS = "minigrad.debug"
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path) -> set:
+    """Every minigrad module `path` imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module)
+            # `from minigrad import hooks` imports the module minigrad.hooks.
+            found |= {f"{node.module}.{alias.name}" for alias in node.names
+                      if (PACKAGE.parent / f"{node.module}.{alias.name}".replace(".", "/")
+                          ).with_suffix(".py").exists()
+                      or (PACKAGE.parent / f"{node.module}.{alias.name}".replace(".", "/")
+                          ).is_dir()}
+    return {name for name in found if name.split(".")[0] == "minigrad"}
+
+
+def import_graph() -> dict:
+    """{module: the minigrad modules it imports}. A module's own packages are left out:
+    Python imports them before the module anyway (`from minigrad import hooks` in
+    minigrad/debug/trace.py depends on minigrad.hooks, not on minigrad/__init__.py)."""
+    graph = {}
+    for path in PACKAGE.rglob("*.py"):
+        module = module_name(path)
+        graph[module] = {name for name in imports_of(path)
+                         if name != module and not module.startswith(name + ".")}
+    return graph
+
+
+def tool_imports_in_the_core(graph) -> dict:
+    """{core module: the tool or course modules it imports} (empty when all is well)."""
+    found = {}
+    for module, imported in graph.items():
+        if any(module == core or module.startswith(core + ".") for core in CORE):
+            bad = {n for n in imported if n.startswith((TOOLS, "minigrad.course"))}
+            if bad:
+                found[module] = bad
+    return found
+
+
+def cycles_through_tools(graph) -> list:
+    """Tool modules from which the imports lead back to themselves."""
+    cyclic = []
+    for start in [m for m in graph if m.startswith(TOOLS)]:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            module = todo.pop()
+            if module == start:
+                cyclic.append(start)
+                break
+            if module not in seen:
+                seen.add(module)
+                todo.extend(graph.get(module, ()))
+    return cyclic
+
+
+def test_the_engine_files_import_no_tool():
+    graph = import_graph()
+    assert all(module in graph for module in ENGINE)
+    assert tool_imports_in_the_core(graph) == {}
+
+
+def test_no_import_cycle_runs_through_the_tools():
+    graph = import_graph()
+    assert any(m.startswith(TOOLS) for m in graph)
+    assert cycles_through_tools(graph) == []
+
+
+def test_the_checks_catch_a_planted_tool_import(tmp_path, monkeypatch):
+    fake = tmp_path / "minigrad"
+    (fake / "debug").mkdir(parents=True)
+    (fake / "autograd.py").write_text("def f():\n    from minigrad.debug import viz\n")
+    (fake / "debug" / "__init__.py").write_text("from minigrad import autograd\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    graph = import_graph()
+    assert tool_imports_in_the_core(graph) == {"minigrad.autograd": {"minigrad.debug"}}
+    assert cycles_through_tools(graph) == ["minigrad.debug"]
+
+
+class CountEvents(hooks.Tool):
+    def __init__(self):
+        self.forward, self.backward, self.begun = [], [], 0
+
+    def on_forward(self, ctx, arrays, result):
+        self.forward.append((ctx.fn.name, ctx.recorded))
+
+    def on_backward_begin(self, root, order):
+        self.begun += 1
+
+    def on_backward(self, ctx, grad, grads):
+        self.backward.append((ctx.fn.name, [None if g is None else g.shape for g in grads]))
+
+
+def test_a_tool_sees_every_op_and_every_backward_step_through_the_seam():
+    x = mg.ones(2, 3, requires_grad=True)
+    with hooks.using(CountEvents()) as tool:
+        y = (x * 2).sum()
+        with mg.no_grad():
+            x * 3  # not recorded, still seen
+        y.backward()
+    assert tool.forward == [("mul", True), ("sum", True), ("mul", False)]
+    assert tool.begun == 1
+    assert tool.backward == [("sum", [(2, 3)]), ("mul", [(2, 3), None])]
+    assert hooks.active() == ()
+
+
+def test_normal_runs_have_no_active_tool_and_modules_only_while_they_run():
+    seen = []
+
+    class Probe(Linear):
+        def forward(self, x):
+            seen.append(len(hooks.active()))
+            return super().forward(x)
+
+    assert hooks.active() == ()
+    (mg.ones(3, requires_grad=True) * 2).sum().backward()
+    assert hooks.active() == ()
+    Probe(3, 2)(mg.ones(1, 3))
+    assert seen == [1] and hooks.active() == ()  # the module stack, during forward only
+
+
+def test_tools_are_per_thread():
+    tool = CountEvents()
+    done = threading.Event()
+
+    def other_thread():
+        (mg.ones(2, requires_grad=True) * 2).sum()
+        done.set()
+
+    with hooks.using(tool):
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join()
+    assert done.is_set() and tool.forward == []
+
+
+def test_grad_mode_is_per_thread():
+    inside = threading.Event()
+    leave = threading.Event()
+
+    def hold_no_grad():
+        with mg.no_grad():
+            inside.set()
+            leave.wait(10)
+
+    thread = threading.Thread(target=hold_no_grad)
+    thread.start()
+    inside.wait(10)
+    try:
+        x = mg.ones(2, requires_grad=True)
+        y = x * x
+        assert y.requires_grad  # another thread's no_grad does not stop this one recording
+        y.sum().backward()
+        np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+    finally:
+        leave.set()
+        thread.join()
