@@ -12,7 +12,6 @@ from minigrad.functional import __all__ as _functional_names
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.debug import (
     AnomalyError, check_function, check_graph, detect_anomaly, record_sources, trace_backward,
-    viz,
 )
 from minigrad import nn, optim  # noqa: E402  (after the core they build on)
 
@@ -21,7 +20,17 @@ __all__ = [
     "is_grad_enabled", "tensor", "zeros", "ones", "full", "randn", "rand", "arange",
     "zeros_like", "ones_like", "randn_like", "rand_like", "manual_seed",
     "default_generator", "gradcheck", "GradcheckError", "check_graph", "check_function",
-    "detect_anomaly", "record_sources", "AnomalyError", "trace_backward", "viz", "nn", "optim",
+    "detect_anomaly", "record_sources", "AnomalyError", "trace_backward", "nn", "optim",
     *_functional_names,
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # `from minigrad import viz` and `mg.viz` load the drawings (and Graphviz) on first use,
+    # so `import minigrad` stays quick for code that never draws.
+    if name == "viz":
+        from minigrad.debug import viz
+
+        return viz
+    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

@@ -210,11 +210,6 @@ def _check_not_modified(tensor, ctx):
         )
 
 
-def _as_array(a) -> np.ndarray:
-    """An ndarray (NumPy turns the sum of two 0-d arrays into a scalar)."""
-    return a if type(a) is np.ndarray else np.asarray(a)
-
-
 class Step:
     """What backpropagate() calls for each node: everything but the chain rule itself."""
 
@@ -229,14 +224,15 @@ class Step:
         Every tensor keeps its gradient, leaf or not, so any node can be inspected (unless
         intermediate_grads=False). A leaf gets its own copy, because optimizers and users
         edit leaf grads in place and an op may pass one array to several inputs."""
-        grad = _as_array(grad)
+        if type(grad) is not np.ndarray:
+            grad = np.asarray(grad)  # the sum of two 0-d arrays is a NumPy scalar
         if tensor.grad is not None:
             if tensor.grad.shape != grad.shape:
                 raise ValueError(
                     f"backward: {describe(tensor)} of shape {tensor.shape} holds a .grad of "
                     f"shape {tensor.grad.shape}; set it to None or to an array of its shape"
                 )
-            tensor.grad = _as_array(tensor.grad + grad).astype(tensor._data.dtype, copy=False)
+            tensor.grad = np.asarray(tensor.grad + grad).astype(tensor._data.dtype, copy=False)
         elif tensor._ctx is None:
             tensor.grad = np.array(grad)  # a leaf gets a private, writable copy
         elif self.intermediate_grads:
@@ -245,23 +241,10 @@ class Step:
     def through(self, ctx, grad) -> list:
         """Run ctx's backward on `grad`; one gradient per input, each in its input's shape
         and dtype (None where the input needs none). Frees the node unless retain_graph."""
-        grad = _as_array(grad)
-        grads = self._run(ctx, grad)
-        sent = [_fit(ctx, i, parent, g) for i, (parent, g) in enumerate(zip(ctx.inputs, grads))]
-        for tool in self.tools:
-            tool.on_backward(ctx, grad, sent)
-        if not self.retain_graph:
-            ctx.free()
-        return sent
-
-    def _run(self, ctx, grad) -> tuple:
-        """ctx.fn.backward(ctx, grad) (or a tool's run of it), as a checked tuple."""
+        if type(grad) is not np.ndarray:
+            grad = np.asarray(grad)
         try:
-            grads = None
-            for tool in self.tools:
-                grads = tool.run_backward(ctx, grad)
-                if grads is not None:
-                    break
+            grads = self._run_by_a_tool(ctx, grad) if self.tools else None
             if grads is None:
                 grads = ctx.fn.backward(ctx, grad)
         except Exception as error:
@@ -273,19 +256,36 @@ class Step:
         if type(grads) is not tuple:
             grads = tuple(grads) if isinstance(grads, list) else (grads,)
         if len(grads) != len(ctx.inputs):
-            raise RuntimeError(
-                f"{ctx.fn.name}.backward returned {len(grads)} gradients for "
-                f"{len(ctx.inputs)} inputs"
-            )
-        return grads
+            raise RuntimeError(f"{ctx.fn.name}.backward returned {len(grads)} gradients for "
+                               f"{len(ctx.inputs)} inputs")
+        sent = []
+        for i, (parent, g) in enumerate(zip(ctx.inputs, grads)):
+            if parent is None or g is None or not parent._requires_grad:
+                g = None
+            elif (type(g) is not np.ndarray or g.shape != parent._data.shape
+                  or g.dtype != parent._data.dtype):
+                g = _fit(ctx, i, parent, g)
+            sent.append(g)
+        if self.tools:
+            for tool in self.tools:
+                tool.on_backward(ctx, grad, sent)
+        if not self.retain_graph:
+            ctx.free()
+        return sent
+
+    def _run_by_a_tool(self, ctx, grad):
+        """The gradients from the first tool that runs this backward itself (break_on runs
+        it under pdb), or None."""
+        for tool in self.tools:
+            grads = tool.run_backward(ctx, grad)
+            if grads is not None:
+                return grads
+        return None
 
 
 def _fit(ctx, i, parent, grad):
-    """The gradient for input i, summed back to its shape and cast to its dtype (None when
-    the input is a constant or needs no gradient)."""
-    if parent is None or grad is None or not parent._requires_grad:
-        return None
-    grad = _as_array(grad)
+    """The gradient for input i, summed back to its shape and cast to its dtype."""
+    grad = np.asarray(grad)
     if grad.shape != parent._data.shape:
         try:
             grad = unbroadcast(grad, parent.shape)

@@ -135,32 +135,26 @@ class Function:
             )
         if cls.returns_view and isinstance(inputs[0], Tensor):
             result._counter = inputs[0]._counter  # same memory, same version counter
-        # Only floating-point results join the graph: an integer cast has no gradient.
+        # Record the node: only floating-point results join the graph (an integer cast has
+        # no gradient), and only when some input needs a gradient.
         if needs_grad and grad_mode.enabled and result._data.dtype.kind == "f":
-            _record(ctx, result, inputs, arrays, attrs, all_tensors)
-        tools = _tools.tools
+            ctx.args = None
+            if not all_tensors:
+                # Keep the non-tensor arguments, so the node's forward can be re-run (the
+                # per-node gradient check does); the tensors' arrays stay with the tensors.
+                ctx.args = tuple(None if isinstance(x, Tensor) else a
+                                 for x, a in zip(inputs, arrays))
+                inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
+            ctx.inputs, ctx.attrs, ctx.recorded = inputs, attrs, True
+            ctx.versions = tuple([x._counter[0] if x is not None else 0 for x in inputs])
+            ctx.out_version = result._counter[0]
+            ctx.seq = next(_creation_counter)
+            result._requires_grad = True
+            result._ctx = ctx
+        tools = _tools.tools  # the seam: empty unless a tool is active on this thread
         if tools:
             _tell_tools(tools, ctx, inputs, arrays, attrs, result)
         return result
-
-
-def _record(ctx, result, inputs, arrays, attrs, all_tensors):
-    """Make `ctx` the node that produced `result`: what backward and the tools will need."""
-    if all_tensors:
-        ctx.args = None
-    else:
-        # Keep the non-tensor arguments, so the node's forward can be re-run (the per-node
-        # gradient check does); the tensors' arrays stay with the tensors.
-        ctx.args = tuple(None if isinstance(x, Tensor) else a for x, a in zip(inputs, arrays))
-        inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
-    ctx.inputs = inputs
-    ctx.attrs = attrs
-    ctx.versions = tuple([x._counter[0] if x is not None else 0 for x in inputs])
-    ctx.out_version = result._counter[0]
-    ctx.seq = next(_creation_counter)
-    ctx.recorded = True
-    result._requires_grad = True
-    result._ctx = ctx
 
 
 def _tell_tools(tools, ctx, inputs, arrays, attrs, result):

@@ -10,11 +10,11 @@
     modules.py      note which Module ran each op (for drawings and the trace table)
 """
 
-from minigrad.debug import breakpoints, viz  # noqa: F401  (breakpoints provides break_on=)
+from minigrad.debug import breakpoints  # noqa: F401  (it provides backward's break_on=)
 from minigrad.debug.anomaly import AnomalyError, detect_anomaly
 from minigrad.debug.nodecheck import check_function, check_graph
 from minigrad.debug.sources import record_sources
 from minigrad.debug.trace import trace_backward
 
-__all__ = ["viz", "AnomalyError", "detect_anomaly", "record_sources", "check_graph",
+__all__ = ["AnomalyError", "detect_anomaly", "record_sources", "check_graph",
            "check_function", "trace_backward"]

@@ -6,7 +6,6 @@ At the prompt, `p grad.shape` shows the gradient arriving at the op's output, `p
 what its forward kept, `n` steps through the backward line by line, `c` continues.
 """
 
-import pdb
 import warnings
 
 from minigrad import hooks
@@ -40,6 +39,8 @@ class BreakOn(hooks.Tool):
             return None
         print(f"--- break_on={self.ops!r}: stopping in {ctx.fn.__name__}.backward "
               f"(incoming gradient {grad.shape}){ctx.where()}; 'c' continues ---")
+        import pdb  # here, not at the top: importing pdb costs every `import minigrad`
+
         grads = pdb.Pdb().runcall(ctx.fn.backward, ctx, grad)
         return grads if grads is not None else (None,)
 
