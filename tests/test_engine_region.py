@@ -10,8 +10,15 @@ and the tools' tests against it.
 import os
 from pathlib import Path
 
+import pytest
+
 from minigrad.course.regions import find_regions
-from tests.copies import copy_project, run_pytest, run_python
+from tests.copies import ROOT, copy_project, run_pytest, run_python
+
+ENGINE = ROOT / "minigrad" / "autograd.py"
+if not [r for r in find_regions(ENGINE.read_text(encoding="utf-8")) if r.task == "task1_4"]:
+    # A student's handout: its regions' markers are gone, and task 1.4 is the student's.
+    pytest.skip("the engine's solution regions are not marked here", allow_module_level=True)
 
 # A depth-first search that lists each tensor after everything it feeds, then reversed:
 # not the repository's answer (which sorts by creation number), but just as correct.
