@@ -74,7 +74,7 @@ class NodeCheckReport:
         return "\n".join(lines) + skipped
 
     def draw(self, **options):
-        """The graph with every failing node highlighted (see minigrad.viz.draw)."""
+        """The graph with every failing node highlighted (see minigrad/debug/viz.py: draw)."""
         from minigrad.debug.viz import draw
 
         return draw(self.root, highlight=[f.tensor for f in self.failures], **options)
