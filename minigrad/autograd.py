@@ -37,6 +37,11 @@ class _SetGradMode(contextlib.ContextDecorator):
         self.mode = mode
         self._previous: list = []
 
+    def _recreate_cm(self):
+        # A decorated function gets a fresh switch per call, so calls in several threads
+        # never share the saved modes.
+        return type(self)(self.mode)
+
     def __enter__(self):
         self._previous.append(grad_mode.enabled)
         grad_mode.enabled = self.mode
@@ -224,8 +229,12 @@ class Step:
         Every tensor keeps its gradient, leaf or not, so any node can be inspected (unless
         intermediate_grads=False). A leaf gets its own copy, because optimizers and users
         edit leaf grads in place and an op may pass one array to several inputs."""
-        if type(grad) is not np.ndarray:
-            grad = np.asarray(grad)  # the sum of two 0-d arrays is a NumPy scalar
+        if not tensor._requires_grad:
+            return  # a constant, or an integer tensor: it has no gradient
+        if type(grad) is not np.ndarray or grad.dtype != tensor._data.dtype:
+            # The sum of two 0-d arrays is a NumPy scalar; a sum started from float64 zeros
+            # is float64: .grad always has the tensor's dtype.
+            grad = np.asarray(grad, dtype=tensor._data.dtype)
         if tensor.grad is not None:
             if tensor.grad.shape != grad.shape:
                 raise ValueError(

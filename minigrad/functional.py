@@ -20,20 +20,28 @@ def _as_function(op):
     """`op.apply` as a function with the op's name, docstring and signature (for help()).
 
     forward's parameters without a default are the op's inputs; those with a default are
-    its options, which apply() must receive by keyword, so positional ones are named here.
-    Options never carry gradients, so a tensor given as one counts as its array."""
+    its options (axis, keepdims ...), which apply() takes by keyword. The arguments are
+    bound to that signature first, so a missing, extra or repeated argument is a
+    TypeError, as for any Python function. Options never carry gradients, so a tensor
+    given as one counts as its array."""
     parameters = list(inspect.signature(op.forward).parameters.values())[1:]  # no ctx
-    options = [p.name for p in parameters if p.default is not inspect.Parameter.empty]
-    n_inputs = len(parameters) - len(options)
+    signature = inspect.Signature(parameters)
 
-    def function(*args, **attrs):
-        inputs, extra = args[:n_inputs], args[n_inputs:]
-        attrs.update(zip(options, extra))
-        return op.apply(*inputs, **{k: _unwrap(v) for k, v in attrs.items()})
+    def function(*args, **kwargs):
+        bound = signature.bind(*args, **kwargs)
+        inputs, options = [], {}
+        for p in parameters:
+            if p.kind is inspect.Parameter.VAR_POSITIONAL:
+                inputs.extend(bound.arguments.get(p.name, ()))
+            elif p.default is inspect.Parameter.empty:
+                inputs.append(bound.arguments[p.name])
+            elif p.name in bound.arguments:
+                options[p.name] = _unwrap(bound.arguments[p.name])
+        return op.apply(*inputs, **options)
 
     function.__name__ = function.__qualname__ = op.name
     function.__doc__ = op.__doc__
-    function.__signature__ = inspect.Signature(parameters)
+    function.__signature__ = signature
     function.__wrapped__ = op  # so a reader (or inspect.unwrap) finds the class
     return function
 
@@ -50,8 +58,10 @@ def transpose(a, axis0=-2, axis1=-1):
 
 _written_out = {"clip": clip, "transpose": transpose, "concat": concat, "stack": stack,
                 "split": split}
+# Ops reached through Tensor syntax only: x.astype(dtype) and x[index].
+_methods_only = {"cast", "getitem"}
 for _op in all_ops():
-    if _op.name not in _written_out:
+    if _op.name not in _written_out and _op.name not in _methods_only:
         globals()[_op.name] = _as_function(_op)
 
-__all__ = sorted({op.name for op in all_ops()} | set(_written_out))
+__all__ = sorted({op.name for op in all_ops()} - _methods_only | set(_written_out))

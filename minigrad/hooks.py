@@ -14,8 +14,10 @@ It only calls the tools that are active on the current thread, at four points:
                                       and, per input, the gradient sent to it (unbroadcast,
                                       in the input's dtype; None where none was sent)
 
-In a normal run the list is empty and the engine pays one falsy check per node. A tool
-keeps what it learns about a node in `ctx.notes` (a dict, made on first use).
+Outside a Module's forward, and with no tool switched on, the list is empty and the engine
+pays one falsy check per op and per node. (While a Module's forward runs, one tool is
+active: it notes which module made each op, for the drawings; see debug/modules.py.) A
+tool keeps what it learns about a node in `ctx.notes` (a dict, made on first use).
 
     class CountOps(Tool):
         def __init__(self):

@@ -24,20 +24,29 @@ def module_name(path: Path) -> str:
 
 
 def imports_of(path: Path) -> set:
-    """Every minigrad module `path` imports, at the top or inside a function."""
+    """Every minigrad module `path` imports, at the top or inside a function, absolute or
+    relative (`from .debug import viz` in minigrad/autograd.py is minigrad.debug)."""
+    module = module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parent + ([node.module] if node.module else []))
+            found.add(base)
             # `from minigrad import hooks` imports the module minigrad.hooks.
-            found |= {f"{node.module}.{alias.name}" for alias in node.names
-                      if (PACKAGE.parent / f"{node.module}.{alias.name}".replace(".", "/")
-                          ).with_suffix(".py").exists()
-                      or (PACKAGE.parent / f"{node.module}.{alias.name}".replace(".", "/")
-                          ).is_dir()}
+            found |= {f"{base}.{alias.name}" for alias in node.names
+                      if is_module(f"{base}.{alias.name}")}
     return {name for name in found if name.split(".")[0] == "minigrad"}
+
+
+def is_module(name: str) -> bool:
+    path = PACKAGE.parent / name.replace(".", "/")
+    return path.with_suffix(".py").exists() or path.is_dir()
 
 
 def import_graph() -> dict:
@@ -95,11 +104,14 @@ def test_the_checks_catch_a_planted_tool_import(tmp_path, monkeypatch):
     fake = tmp_path / "minigrad"
     (fake / "debug").mkdir(parents=True)
     (fake / "autograd.py").write_text("def f():\n    from minigrad.debug import viz\n")
+    (fake / "function.py").write_text("from .debug.trace import trace_backward\n")
     (fake / "debug" / "__init__.py").write_text("from minigrad import autograd\n")
+    (fake / "debug" / "trace.py").write_text("from .. import function\n")
     monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
     graph = import_graph()
-    assert tool_imports_in_the_core(graph) == {"minigrad.autograd": {"minigrad.debug"}}
-    assert cycles_through_tools(graph) == ["minigrad.debug"]
+    assert tool_imports_in_the_core(graph) == {"minigrad.autograd": {"minigrad.debug"},
+                                               "minigrad.function": {"minigrad.debug.trace"}}
+    assert sorted(cycles_through_tools(graph)) == ["minigrad.debug", "minigrad.debug.trace"]
 
 
 class CountEvents(hooks.Tool):
@@ -159,6 +171,37 @@ def test_tools_are_per_thread():
     assert done.is_set() and tool.forward == []
 
 
+def test_a_no_grad_decorator_called_from_two_threads_restores_each_threads_mode():
+    @mg.no_grad()
+    def evaluate(entered, leave):
+        entered.set()
+        assert leave.wait(10)
+        return mg.is_grad_enabled()
+
+    events = {name: threading.Event() for name in ("a in", "a out", "b in", "b out")}
+    results = {}
+
+    def plain():  # grad mode on around the call
+        results["a"] = evaluate(events["a in"], events["a out"])
+        results["a after"] = mg.is_grad_enabled()
+
+    def inside_no_grad():  # grad mode off around the call
+        with mg.no_grad():
+            results["b"] = evaluate(events["b in"], events["b out"])
+            results["b after"] = mg.is_grad_enabled()
+
+    a, b = threading.Thread(target=plain), threading.Thread(target=inside_no_grad)
+    a.start()
+    assert events["a in"].wait(10)
+    b.start()
+    assert events["b in"].wait(10)
+    events["a out"].set()  # a leaves first, while b is still inside the decorated call
+    a.join()
+    events["b out"].set()
+    b.join()
+    assert results == {"a": False, "a after": True, "b": False, "b after": False}
+
+
 def test_grad_mode_is_per_thread():
     inside = threading.Event()
     leave = threading.Event()
@@ -170,7 +213,7 @@ def test_grad_mode_is_per_thread():
 
     thread = threading.Thread(target=hold_no_grad)
     thread.start()
-    inside.wait(10)
+    assert inside.wait(10), "the other thread never entered no_grad"
     try:
         x = mg.ones(2, requires_grad=True)
         y = x * x

@@ -51,8 +51,23 @@ TEXTBOOK_CHAIN_RULE = """\
                 received[id(x)] = received[id(x)] + gx if id(x) in received else gx
 """
 
-TOOL_TESTS = ["tests/test_engine.py", "tests/test_trace.py", "tests/test_anomaly.py",
-              "tests/test_nodecheck.py", "tests/test_breakpoints.py"]
+# Another textbook form: every tensor starts from a zero gradient (float64, the NumPy
+# default, whatever the tensors' dtype), and gradients are summed in the order visited.
+ZEROS_FIRST_CHAIN_RULE = """\
+    received = {id(t): np.zeros(t.shape) for t in order}
+    received[id(root)] = grad
+    for tensor in order:
+        step.keep(tensor, received[id(tensor)])
+        if tensor._ctx is not None:
+            sent = step.through(tensor._ctx, received[id(tensor)])
+            for x, gx in zip(tensor._ctx.inputs, sent):
+                if gx is not None:
+                    received[id(x)] = received[id(x)] + gx
+"""
+
+TOOL_TESTS = ["tests/test_engine.py", "tests/test_errors.py", "tests/test_trace.py",
+              "tests/test_anomaly.py", "tests/test_nodecheck.py", "tests/test_breakpoints.py",
+              "tests/test_viz.py"]
 
 
 def with_region_bodies(text: str, task: str, bodies: list) -> str:
@@ -87,6 +102,13 @@ def test_a_textbook_engine_keeps_the_engine_and_every_tool_working(tmp_path):
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
     assert " skipped" not in done.stdout or os.environ.get("MINIGRAD_REQUIRE_BROWSER") != "1"
+
+
+def test_a_zeros_first_textbook_engine_keeps_grads_in_each_tensors_dtype(tmp_path):
+    copy = copy_with_engine(tmp_path, ZEROS_FIRST_CHAIN_RULE)  # autograd.py imports np
+    done = run_pytest(copy, ["tests/test_engine.py", "tests/test_errors.py"])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout
 
 
 def test_a_wrong_chain_rule_in_the_region_is_caught(tmp_path):

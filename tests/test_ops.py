@@ -1,5 +1,7 @@
 """Every op in minigrad/ops, gradchecked in float64 on hypothesis-drawn shapes."""
 
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -74,3 +76,35 @@ def test_a_new_op_from_the_readme_is_one_class_that_the_tests_find_unedited(tmp_
                             "requires_grad=True); mg.softplus(x).sum().backward(); "
                             "print(x.grad.round(3).tolist(), mg.softplus.__doc__)")
     assert used.stdout.startswith("[0.0, 0.5, 1.0] log(1 + exp(a))"), used.stdout + used.stderr
+
+
+# ---- mg.<name>: the functions derived from the ops ------------------------------------------
+
+def test_each_op_is_a_function_with_its_name_docstring_and_signature():
+    assert mg.exp.__doc__ == mg.ops.elementwise.Exp.__doc__
+    assert str(inspect.signature(mg.sum)) == "(a, axis=None, keepdims=False)"
+    assert {"exp", "sum", "matmul", "where", "masked_fill", "concat"} <= set(mg.__all__)
+    assert "getitem" not in mg.__all__ and not hasattr(mg, "cast")  # x[i], x.astype(t)
+
+
+def test_op_functions_take_inputs_and_options_by_position_or_by_keyword():
+    a = mg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    b = mg.tensor([10.0, 20.0], requires_grad=True)
+    y = mg.mul(a=a, b=b)  # inputs by keyword still join the graph
+    mg.sum(y, 1, keepdims=True).sum().backward()
+    np.testing.assert_array_equal(a.grad, [[10.0, 20.0], [10.0, 20.0]])
+    np.testing.assert_array_equal(b.grad, [4.0, 6.0])
+    assert mg.sum(a, axis=0).shape == (2,) and mg.swapaxes(a, 0, 1).shape == (2, 2)
+    np.testing.assert_array_equal(mg.masked_fill(a, mask=a.data > 2, value=0.0).data,
+                                  [[1.0, 2.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: mg.exp(x, 5),             # an argument too many
+    lambda x: mg.sum(x, 1, axis=0),     # the same option twice
+    lambda x: mg.mul(x),                # an input missing
+    lambda x: mg.sum(x, dims=0),        # an option it does not have
+], ids=["extra", "repeated", "missing", "unknown"])
+def test_op_functions_refuse_arguments_they_cannot_take(call):
+    with pytest.raises(TypeError):
+        call(mg.ones(2, 2, requires_grad=True))

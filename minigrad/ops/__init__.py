@@ -13,13 +13,14 @@ for _module in pkgutil.iter_modules(__path__):
 
 
 def all_ops() -> list:
-    """Every Function subclass defined in minigrad.ops, in a stable order (by name)."""
+    """Every op defined in minigrad.ops (a Function subclass that sets its own `name`;
+    a shared base class without one is not an op), in a stable order (by name)."""
     from minigrad.function import Function
 
     found, todo = set(), list(Function.__subclasses__())
     while todo:
         cls = todo.pop()
-        if cls.__module__.startswith(__name__ + ".") and cls not in found:
+        if cls.__module__.startswith(__name__ + ".") and "name" in cls.__dict__:
             found.add(cls)
         todo.extend(cls.__subclasses__())
     return sorted(found, key=lambda cls: cls.name)
