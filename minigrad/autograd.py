@@ -231,7 +231,7 @@ class Step:
         edit leaf grads in place and an op may pass one array to several inputs."""
         if not tensor._requires_grad:
             return  # a constant, or an integer tensor: it has no gradient
-        if type(grad) is not np.ndarray or grad.dtype != tensor._data.dtype:
+        if type(grad) is not np.ndarray or grad.dtype is not tensor._data.dtype:
             # The sum of two 0-d arrays is a NumPy scalar; a sum started from float64 zeros
             # is float64: .grad always has the tensor's dtype.
             grad = np.asarray(grad, dtype=tensor._data.dtype)
@@ -267,16 +267,19 @@ class Step:
         if len(grads) != len(ctx.inputs):
             raise RuntimeError(f"{ctx.fn.name}.backward returned {len(grads)} gradients for "
                                f"{len(ctx.inputs)} inputs")
-        sent = []
-        for i, (parent, g) in enumerate(zip(ctx.inputs, grads)):
-            if parent is None or g is None or not parent._requires_grad:
-                g = None
+        sent = list(grads)
+        for i, parent in enumerate(ctx.inputs):
+            g = sent[i]
+            if g is None:
+                continue
+            if parent is None or not parent._requires_grad:
+                sent[i] = None  # a constant, or an input that needs no gradient
             elif (type(g) is not np.ndarray or g.shape != parent._data.shape
-                  or g.dtype != parent._data.dtype):
-                g = _fit(ctx, i, parent, g)
-            sent.append(g)
-        if self.tools:
-            for tool in self.tools:
+                  or g.dtype is not parent._data.dtype):
+                sent[i] = _fit(ctx, i, parent, g)
+        tools = self.tools
+        if tools:
+            for tool in tools:
                 tool.on_backward(ctx, grad, sent)
         if not self.retain_graph:
             ctx.free()
