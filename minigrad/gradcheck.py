@@ -124,6 +124,13 @@ def jacobians(forward, vjp, arrays, checked, eps, difference=np.subtract):
     return out.shape, result
 
 
+def positions(j, k, in_shape, out_shape) -> tuple:
+    """Jacobian entry (j, k) as (the input element, the output element) it relates."""
+    element = tuple(int(n) for n in np.unravel_index(k, in_shape))
+    out_element = tuple(int(n) for n in np.unravel_index(j, out_shape))
+    return element, out_element
+
+
 def _check_full_jacobian(fn, inputs, arrays, checked, eps, atol, rtol):
     def forward(moved):
         return _evaluate(fn, moved, inputs)
@@ -140,8 +147,7 @@ def _check_full_jacobian(fn, inputs, arrays, checked, eps, atol, rtol):
         excess = np.where(np.isfinite(excess), excess, np.inf)
         if np.any(excess > 0):
             j, k = np.unravel_index(np.argmax(excess), excess.shape)
-            element = tuple(int(n) for n in np.unravel_index(k, x.shape))
-            out_element = tuple(int(n) for n in np.unravel_index(j, out_shape))
+            element, out_element = positions(j, k, x.shape, out_shape)
             a, n = analytic[j, k], numeric[j, k]
             bad = int(np.sum(excess > 0))
             raise GradcheckError(

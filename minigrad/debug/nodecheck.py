@@ -24,7 +24,7 @@ import numpy as np
 from minigrad.autograd import topological_order
 from minigrad.broadcast import unbroadcast
 from minigrad.function import Context
-from minigrad.gradcheck import GradcheckError, jacobians
+from minigrad.gradcheck import GradcheckError, jacobians, positions
 from minigrad.tensor import Tensor
 
 
@@ -192,8 +192,7 @@ def check_function(fn, *arrays, eps=1e-6, atol=1e-5, rtol=1e-3, **attrs):
         if bad.any():
             k = int(np.argmax(bad.any(axis=0)))
             j = int(np.argmax(bad[:, k]))
-            element = tuple(int(n) for n in np.unravel_index(k, arrays[i].shape))
-            out_element = tuple(int(n) for n in np.unravel_index(j, out_shape))
+            element, out_element = positions(j, k, arrays[i].shape, out_shape)
             raise GradcheckError(
                 f"{op}.backward: wrong gradient for input {i} (shape {arrays[i].shape}) at "
                 f"element {element}, output element {out_element}: expected "
