@@ -129,6 +129,11 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
         leaked = [str(p.relative_to(out)) for p, text in texts.items() if body in text]
         assert not leaked, f"{region.path} ({region.task}) solution found in {leaked}"
     assert not any(find_regions(text) for p, text in texts.items() if p.suffix == ".py")
+    # Nor the textbook answers to task 1.4 that the engine-region test writes into copies.
+    assert not (out / "tests" / "test_engine_region.py").exists()
+    for name in ("TEXTBOOK_ORDER", "TEXTBOOK_CHAIN_RULE"):
+        assigned = name + ' = """'  # (split, so that this file does not match itself)
+        assert not [p for p, text in texts.items() if assigned in text], name
     readme = (out / "README.md").read_text()
     for task in TASKS:
         assert f"| {task.number} | {task.title} | {task.points} |" in readme
