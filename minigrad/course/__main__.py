@@ -4,8 +4,9 @@ import argparse
 import os
 import sys
 
+import importlib.util
+
 from minigrad.course.catalogue import TASKS
-from minigrad.course.grade import grade, table
 from minigrad.course.handout import make
 
 
@@ -26,6 +27,15 @@ def main(argv=None) -> int:
                               help="seconds each task's tests may take (default 120)")
     grade_parser.add_argument("--results", help="where to write the Gradescope-style "
                               "results (default: results.json in the graded folder)")
+    grade_parser.add_argument("--hidden", help="a folder of extra checks to grade too "
+                              "(default: hidden_checks/ in the repository, if it exists)")
+    grade_parser.add_argument("--seed", type=int, help="draw the inputs from this seed "
+                              "(default: a fresh one, printed in the results)")
+    bundle = commands.add_parser("autograder", help="write a Gradescope autograder zip")
+    bundle.add_argument("out_zip")
+    bundle.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")
+    bundle.add_argument("--hidden", help="a folder of extra checks to include")
+    bundle.add_argument("--timeout", type=float, default=120.0)
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -44,10 +54,31 @@ def _run(args) -> int:
         print(f"wrote {args.out_dir}: {len(tasks)} task(s) blanked: "
               f"{', '.join(t.number for t in tasks)}")
         return 0
-    outcomes = grade(args.directory, args.tasks, args.timeout, args.results)
-    print(table(outcomes))
-    print(f"wrote {args.results or os.path.join(args.directory, 'results.json')}")
-    return 0 if all(r.score == r.task.points for r in outcomes) else 1
+    if args.command == "autograder":
+        from minigrad.course.grader.autograder import write_bundle
+
+        write_bundle(args.out_zip, args.tasks, args.hidden, args.timeout)
+        print(f"wrote {args.out_zip}: upload it as the assignment's autograder")
+        return 0
+    if importlib.util.find_spec("minigrad.course.grader") is None:
+        # A handout: no solutions to grade against, so grading yourself runs your tests.
+        from minigrad.course.selfcheck import grade, table
+
+        outcomes = grade(args.directory, args.tasks, args.timeout, args.results)
+        print(table(outcomes))
+        print(f"wrote {args.results or os.path.join(args.directory, 'results.json')}")
+        return 0 if all(r.score == r.task.points for r in outcomes) else 1
+    from minigrad.course.grader.run import grade, table
+
+    payload = grade(args.directory, args.tasks, args.timeout, args.results, args.hidden,
+                    args.seed)
+    for test in payload["tests"]:
+        if test["score"] < test["max_score"]:
+            print(f"{test['name']}\n{test['output']}\n")
+    print(payload["output"])
+    print(table(payload))
+    print(f"wrote {args.results or 'results.json in the graded folder'}")
+    return 0 if payload["score"] == payload["max_score"] else 1
 
 
 if __name__ == "__main__":

@@ -15,8 +15,10 @@ from minigrad.course.regions import blank
 # benchmarks/ holds hand-written backward passes (the NumPy floor): solutions in all but name.
 SKIP_DIRS = {".git", ".venv", "venv", ".ci-venv", "runs", "__pycache__", ".pytest_cache",
              ".hypothesis", ".ruff_cache", "build", "dist", ".ci", "benchmarks"}
-# Tests that write textbook answers into a copy of the engine: answers in all but name.
-SKIP_FILES = {"tests/test_engine_region.py"}
+# Instructor-only paths: tests that write textbook answers into a copy of the engine, the
+# grader (its checks model wrong answers by editing right ones), and its tests.
+SKIP_PATHS = ("tests/test_engine_region.py", "minigrad/course/grader/", "tests/test_grader.py",
+              "hidden_checks/", "docs/instructors.md")
 MARKER = ".minigrad-handout"  # written into every handout; --force only replaces those
 
 
@@ -40,8 +42,26 @@ def project_files(root: Path) -> list:
     else:
         files = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
     return sorted(f for f in files
-                  if not set(Path(f).parts) & SKIP_DIRS and not f.endswith(".egg-info")
-                  and Path(f).as_posix() not in SKIP_FILES)
+                  if not set(Path(f).parts) & SKIP_DIRS and ".egg-info" not in f
+                  and not Path(f).as_posix().startswith(SKIP_PATHS))
+
+
+def handout_files(tasks, root: Path | None = None) -> dict:
+    """{relative path: bytes} of the handout for `tasks`: what `make` writes."""
+    root = root or repository_root()
+    by_id = {task.id: task for task in tasks}
+    files = project_files(root)
+    _check_regions(root, files)
+    contents = {}
+    for name in files:
+        if name.endswith(".py"):
+            text = (root / name).read_text(encoding="utf-8")
+            contents[name] = blank(text, by_id, name).encode("utf-8")
+        else:
+            contents[name] = (root / name).read_bytes()
+    contents["README.md"] = student_readme(tasks).encode("utf-8")
+    contents[MARKER] = (" ".join(task.id for task in tasks) + "\n").encode("utf-8")
+    return contents
 
 
 def make(out_dir, task_ids=None, force=False) -> list:
@@ -60,22 +80,12 @@ def make(out_dir, task_ids=None, force=False) -> list:
             raise FileExistsError(f"course make: {out} is not a handout made by this command "
                                   f"(no {MARKER} file); refusing to delete it")
         shutil.rmtree(out)
-    by_id = {task.id: task for task in tasks}
-    files = project_files(root)
-    _check_regions(root, files)
-    for name in files:
-        source, target = root / name, out / name
+    for name, content in handout_files(tasks, root).items():
+        target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        if name.endswith(".py"):
-            text = source.read_text(encoding="utf-8")
-            target.write_text(blank(text, by_id, name), encoding="utf-8")
-        else:
-            shutil.copyfile(source, target)
-        shutil.copymode(source, target)
-    (out / MARKER).write_text(" ".join(task.id for task in tasks) + "\n")
-    readme = out / "README.md"
-    original = readme.read_text(encoding="utf-8") if readme.exists() else ""
-    readme.write_text(student_readme(tasks) + "\n---\n\n" + original, encoding="utf-8")
+        target.write_bytes(content)
+        if (root / name).exists():
+            shutil.copymode(root / name, target)
     return tasks
 
 

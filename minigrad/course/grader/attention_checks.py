@@ -1,0 +1,253 @@
+"""Checks of scaled dot-product attention (task 2.2) and multi-head attention (task 2.3).
+
+Both are judged on their forward values *and* on the gradients the engine finds through
+them: the grader's engine backpropagates a random upstream gradient through the student's
+forward, and the gradients of q, k, v (or of x, the context and every projection weight)
+must equal the solution's. Attention computed in NumPy and wrapped in mg.tensor gives the
+right values but no gradient at all, and scores only the forward outputs.
+"""
+
+import numpy as np
+
+from minigrad.course.grader.checks import Check, Mistake, load_attr
+
+
+def _tensor(array, requires_grad=True):
+    import minigrad as mg
+
+    return mg.tensor(array, dtype="float64", requires_grad=requires_grad)
+
+
+def _array(value):
+    """A returned tensor (or array) as a float64 array; None stays None."""
+    if value is None:
+        return None
+    return np.array(getattr(value, "data", value), dtype=np.float64)
+
+
+def _grad(tensor):
+    return None if tensor.grad is None else np.array(tensor.grad, dtype=np.float64)
+
+
+def _backward(out, upstream) -> bool:
+    """Backpropagate `upstream` through `out`; False when out has no graph to go through."""
+    if not getattr(out, "requires_grad", False):
+        return False
+    out.backward(upstream)
+    return True
+
+
+# ---- a NumPy forward, only for naming mistakes ----------------------------------------------
+
+def _reference(q, k, v, allowed=None, scale=None, fill=-np.inf, axis=-1):
+    scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
+    scores = q @ np.swapaxes(k, -1, -2) * scale
+    if allowed is not None:
+        scores = np.where(allowed, scores, fill)
+    top = np.max(scores, axis=axis, keepdims=True)
+    e = np.exp(scores - np.where(np.isfinite(top), top, 0))
+    total = e.sum(axis=axis, keepdims=True)
+    weights = e / np.where(total == 0, 1, total)
+    return weights @ v, weights
+
+
+def _allowed(inputs, causal, flip=False):
+    allowed = inputs.get("mask")
+    if causal:
+        T, S = inputs["q"].shape[-2], inputs["k"].shape[-2]
+        tri = np.triu(np.ones((T, S), bool)) if flip else np.tril(np.ones((T, S), bool))
+        allowed = tri if allowed is None else allowed & tri
+    return allowed
+
+
+def _sdpa_mistake(sentence, causal, given_scale, **variant):
+    def model(inputs, expected):
+        q, k, v = inputs["q"], inputs["k"], inputs["v"]
+        d = q.shape[-1]
+        options = {"scale": given_scale}
+        if variant.get("scale") == "none":
+            options["scale"] = 1.0
+        elif variant.get("scale") == "d_k":
+            options["scale"] = 1.0 / d
+        elif variant.get("scale") == "default":
+            options["scale"] = None
+        allowed = None if variant.get("no_mask") else _allowed(
+            inputs, causal, flip=variant.get("flip", False))
+        out, weights = _reference(q, k, v, allowed, options["scale"],
+                                  fill=variant.get("fill", -np.inf),
+                                  axis=variant.get("axis", -1))
+        return {"out": out, "weights": weights}
+    return Mistake(sentence, model)
+
+
+NO_GRADIENT_SDPA = ("no gradient reached {}: compute the output from q, k and v with minigrad "
+                    "operations (@, swapaxes, masked_fill, softmax); NumPy arrays wrapped in "
+                    "mg.tensor are constants to the engine")
+
+
+def sdpa_check(name, shapes, mask_kind="none", causal=False, scale=None):
+    (T, S) = shapes["q"][-2], shapes["k"][-2]
+
+    def draw(rng):
+        drawn = {n: rng.standard_normal(shapes[n]) for n in ("q", "k", "v")}
+        if mask_kind == "boolean":
+            mask = rng.random(shapes["q"][:-2] + (T, S)) < 0.6
+            mask[..., 0] = True  # every query may look at something
+            drawn["mask"] = mask
+        elif mask_kind == "fully masked row":
+            mask = np.ones(shapes["q"][:-2] + (T, S), dtype=bool)
+            mask[(0,) * (mask.ndim - 2) + (T - 1,)] = False  # one query sees nothing
+            drawn["mask"] = mask
+        drawn["upstream"] = rng.standard_normal(shapes["q"][:-1] + (shapes["v"][-1],))
+        return drawn
+
+    def compute(inputs):
+        attend = load_attr("attention.attention.scaled_dot_product_attention")
+        q, k, v = (_tensor(inputs[n]) for n in ("q", "k", "v"))
+        out, weights = attend(q, k, v, mask=inputs.get("mask"), causal=causal, scale=scale)
+        result = {"out": _array(out), "weights": _array(weights)}
+        _backward(out, inputs["upstream"])
+        return {**result, "grad_q": _grad(q), "grad_k": _grad(k), "grad_v": _grad(v)}
+
+    mistakes = [
+        _sdpa_mistake("the scores are not divided by sqrt(d_k) (softmax(q k^T / sqrt(d_k)))",
+                      causal, scale, scale="none"),
+        _sdpa_mistake("the scores are divided by d_k: the scale is 1 / sqrt(d_k)", causal,
+                      scale, scale="d_k"),
+        _sdpa_mistake("softmax runs over the wrong axis: each query's weights (the last "
+                      "axis, over the keys) must sum to 1", causal, scale, axis=-2),
+    ]
+    if scale is not None:
+        mistakes.append(_sdpa_mistake("the `scale` argument is ignored: when given, it "
+                                      "replaces 1 / sqrt(d_k)", causal, scale,
+                                      scale="default"))
+    if mask_kind != "none" or causal:
+        mistakes += [
+            _sdpa_mistake("the mask is not applied", causal, scale, no_mask=True),
+            _sdpa_mistake("masked scores are set to 0, which still gets weight after "
+                          "softmax: set them to -inf (masked_fill)", causal, scale, fill=0.0),
+        ]
+    if causal:
+        mistakes.append(_sdpa_mistake("the causal mask is flipped: query t may look at keys "
+                                      "s <= t (np.tril), not the future", causal, scale,
+                                      flip=True))
+    return Check("task2_2", name, draw, compute, mistakes=tuple(mistakes),
+                 labels={"out": "the output", "weights": "the attention weights",
+                         "grad_q": "the gradient of q", "grad_k": "the gradient of k",
+                         "grad_v": "the gradient of v"},
+                 missing={f"grad_{n}": NO_GRADIENT_SDPA.format(n) for n in "qkv"})
+
+
+TASK2_2 = [
+    sdpa_check("no mask", {"q": (2, 3, 4), "k": (2, 5, 4), "v": (2, 5, 6)}),
+    sdpa_check("boolean mask", {"q": (2, 3, 4), "k": (2, 5, 4), "v": (2, 5, 6)}, "boolean"),
+    sdpa_check("causal", {"q": (2, 4, 4), "k": (2, 4, 4), "v": (2, 4, 3)}, causal=True),
+    sdpa_check("a fully masked row", {"q": (2, 3, 4), "k": (2, 5, 4), "v": (2, 5, 6)},
+               "fully masked row"),
+    sdpa_check("heads (B, nh, T, hs), causal and a mask", {"q": (2, 2, 3, 4),
+               "k": (2, 2, 3, 4), "v": (2, 2, 3, 4)}, "boolean", causal=True),
+    sdpa_check("an explicit scale", {"q": (2, 3, 4), "k": (2, 5, 4), "v": (2, 5, 6)},
+               scale=0.3),
+]
+
+# ---- task 2.3: multi-head attention ---------------------------------------------------------
+
+PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
+PARAMETERS = tuple(f"{p}.{w}" for p in PROJECTIONS for w in ("weight", "bias"))
+
+
+def _mha_reference(inputs, kind, n_heads, merge_transposed=True, split_transposed=True,
+                   keys_from_x=False, out_proj=True):
+    x = inputs["x"]
+    context = x if kind != "cross" or keys_from_x else inputs["context"]
+    B, T, C = x.shape
+    S, hs = context.shape[1], C // n_heads
+
+    def project(name, inp):
+        return inp @ inputs[f"{name}.weight"] + inputs[f"{name}.bias"]
+
+    def split(y, L):
+        if split_transposed:
+            return y.reshape(B, L, n_heads, hs).transpose(0, 2, 1, 3)
+        return y.reshape(B, n_heads, L, hs)
+
+    q, k, v = split(project("q_proj", x), T), split(project("k_proj", context), S), \
+        split(project("v_proj", context), S)
+    allowed = inputs.get("mask")
+    if kind == "causal":
+        allowed = np.tril(np.ones((T, S), dtype=bool))
+    out, weights = _reference(q, k, v, allowed)
+    merged = out.transpose(0, 2, 1, 3).reshape(B, T, C) if merge_transposed else \
+        out.reshape(B, T, C)
+    y = project("out_proj", merged) if out_proj else merged
+    return {"y": y, "weights": weights}
+
+
+def _mha_mistake(sentence, kind, n_heads, **variant):
+    return Mistake(sentence, lambda inputs, expected: _mha_reference(inputs, kind, n_heads,
+                                                                      **variant))
+
+
+def mha_check(kind, B=2, T=3, S=5, C=8, n_heads=2):
+    S = S if kind == "cross" else T
+
+    def draw(rng):
+        drawn = {"x": rng.standard_normal((B, T, C))}
+        if kind == "cross":
+            drawn["context"] = rng.standard_normal((B, S, C))
+        if kind == "padding mask":
+            mask = np.ones((B, 1, 1, S), dtype=bool)
+            mask[1, ..., S - 1] = False  # the second sequence's last token is padding
+            drawn["mask"] = mask
+        for name in PARAMETERS:
+            shape = (C, C) if name.endswith("weight") else (C,)
+            drawn[name] = rng.uniform(-0.5, 0.5, shape)
+        drawn["upstream"] = rng.standard_normal((B, T, C))
+        return drawn
+
+    def compute(inputs):
+        import minigrad as mg
+
+        mg.manual_seed(0)
+        mha = load_attr("attention.multihead.MultiHeadAttention")(C, n_heads).to("float64")
+        mha.load_state_dict({name: inputs[name] for name in PARAMETERS})
+        x = _tensor(inputs["x"])
+        context = _tensor(inputs["context"]) if "context" in inputs else None
+        y = mha(x, context=context, mask=inputs.get("mask"), causal=kind == "causal")
+        result = {"y": _array(y), "weights": _array(mha.attention_weights)}
+        _backward(y, inputs["upstream"])
+        result["grad_x"] = _grad(x)
+        if context is not None:
+            result["grad_context"] = _grad(context)
+        params = dict(mha.named_parameters())
+        for name in PARAMETERS:
+            result[f"grad_{name}"] = _grad(params[name])
+        return result
+
+    mistakes = [
+        _mha_mistake("the heads are merged without moving the head axis back: transpose "
+                     "(B, nh, T, hs) to (B, T, nh, hs) before reshaping to (B, T, C)", kind,
+                     n_heads, merge_transposed=False),
+        _mha_mistake("the heads are split by reshaping (B, T, C) straight to (B, nh, T, hs): "
+                     "reshape to (B, T, nh, hs), then swap the T and nh axes", kind, n_heads,
+                     split_transposed=False, merge_transposed=False),
+        _mha_mistake("out_proj is not applied to the merged heads", kind, n_heads,
+                     out_proj=False),
+    ]
+    if kind == "cross":
+        mistakes.append(_mha_mistake("keys and values come from x: in cross-attention they "
+                                     "are projections of `context`", kind, n_heads,
+                                     keys_from_x=True))
+    missing = {f"grad_{n}": f"no gradient reached {n}: build the output from the projections "
+               "with minigrad operations, so the engine can go back through them"
+               for n in ("x", "context") + PARAMETERS}
+    missing["weights"] = ("mha.attention_weights is None: keep the last forward's weights "
+                          "there, (B, nh, T, S)")
+    return Check("task2_3", kind, draw, compute, mistakes=tuple(mistakes),
+                 labels={"y": "the output", "weights": "mha.attention_weights"},
+                 missing=missing)
+
+
+TASK2_3 = [mha_check(kind) for kind in ("self", "cross", "padding mask", "causal")]
+
+CHECKS = TASK2_2 + TASK2_3

@@ -1,0 +1,97 @@
+"""A check: inputs drawn at grading time, one function run on both sides, outputs compared.
+
+`compute(inputs)` runs twice: in the child process with the student's answer in place, and
+in the grader with its own solution. It returns {output name: array, or None when nothing
+came back (say, no gradient reached q)}. Only what it returns is judged, so a check judges
+behaviour, whatever order or style the student's code has.
+
+`mistakes` name what a wrong output most likely means: each model computes, in the grader,
+what a known wrong answer returns for the same inputs; when the student's output matches
+one, its sentence goes into the message.
+
+Hidden checks: any .py file in the folder given to `grade --hidden` that defines
+`CHECKS = [Check(...), ...]` is graded too (handouts never contain that folder).
+"""
+
+import importlib
+import importlib.util
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The modules that define the built-in checks, each with a CHECKS list.
+BUILT_IN = ("minigrad.course.grader.op_checks", "minigrad.course.grader.engine_checks",
+            "minigrad.course.grader.attention_checks",
+            "minigrad.course.grader.training_checks")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A known wrong answer: `model(inputs, expected)` returns the outputs it would give."""
+
+    sentence: str
+    model: Callable
+
+
+@dataclass(frozen=True)
+class Check:
+    task: str  # the task id it grades
+    name: str  # unique within the task, e.g. "tanh" or "causal mask"
+    draw: Callable  # numpy Generator -> {name: array}: the inputs, drawn at grading time
+    compute: Callable  # inputs -> {output: array or None}
+    weight: float = 1.0  # its share of the task's points, relative to the other checks
+    mistakes: tuple = ()
+    labels: dict = field(default_factory=dict)  # output -> how messages call it
+    missing: dict = field(default_factory=dict)  # output -> what a None output means
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    source: str = ""  # the module or file it came from (set when loaded)
+
+    def label(self, output: str) -> str:
+        return self.labels.get(output, output)
+
+
+def load(source: str) -> list:
+    """The checks of a built-in module (dotted name) or of a hidden-check file (a path)."""
+    if source.endswith(".py"):
+        spec = importlib.util.spec_from_file_location(f"hidden_{Path(source).stem}", source)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(source)
+    checks = getattr(module, "CHECKS", None)
+    if not isinstance(checks, list) or not all(isinstance(c, Check) for c in checks):
+        raise ValueError(f"course grade: {source} must define CHECKS, a list of Check")
+    return [Check(**{**c.__dict__, "source": source}) for c in checks]
+
+
+def hidden_sources(folder) -> list:
+    """The hidden-check files in `folder` (sorted, so every run grades in one order)."""
+    if folder is None:
+        return []
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"course grade: hidden-check folder {folder} does not exist")
+    return [str(p.resolve()) for p in sorted(folder.glob("*.py"))]
+
+
+def checks_for(task_id: str, sources) -> list:
+    """Every check of one task, from the given sources, in order; names must be unique."""
+    found, seen = [], set()
+    for source in sources:
+        for check in load(source):
+            if check.task != task_id:
+                continue
+            if check.name in seen:
+                raise ValueError(f"course grade: two checks of {task_id} are called "
+                                 f"{check.name!r} (the second in {source})")
+            seen.add(check.name)
+            found.append(check)
+    return found
+
+
+def load_attr(dotted: str):
+    """`attention.softmax.Softmax`, imported when a check runs: in the child that is the
+    student's copy, in the grader its own."""
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)

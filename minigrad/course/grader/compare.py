@@ -1,0 +1,134 @@
+"""Judging one check: what the student's code returned against what the solution returns.
+
+Every output is right or wrong on its own, so a check earns the share of its outputs that
+are right (the forward values of an attention without gradients still count). A wrong
+output's message says what it is, the shapes, the first differing element with both
+values, a few values of each side, and the likely mistake when a known one fits.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# Errors whose cause is almost always the same; said once, next to the error.
+ERROR_HINTS = {
+    "RecursionError": "a recursive walk overflows Python's stack on a long chain: keep the "
+                      "nodes still to visit in a list (an explicit stack) instead",
+    "NotImplementedError": "this part is not written yet",
+}
+
+
+@dataclass
+class Verdict:
+    check: object
+    right: int = 0
+    total: int = 0
+    messages: list = field(default_factory=list)
+
+    @property
+    def fraction(self) -> float:
+        return self.right / self.total if self.total else 0.0
+
+
+def _number(x) -> str:
+    if isinstance(x, (bool, np.bool_)):
+        return str(bool(x))
+    return f"{float(x):.6g}"
+
+
+def _preview(a: np.ndarray) -> str:
+    flat = np.asarray(a).reshape(-1)
+    shown = ", ".join(_number(v) for v in flat[:4])
+    return f"[{shown}{', ...' if flat.size > 4 else ''}]" if np.ndim(a) else shown
+
+
+def _close(got, expected, check) -> np.ndarray:
+    """Elementwise: equal within the check's tolerance (NaN only matches NaN)."""
+    if expected.dtype == bool or got.dtype == bool:
+        return got == expected
+    with np.errstate(invalid="ignore"):
+        return np.isclose(got, expected, rtol=check.rtol, atol=check.atol, equal_nan=True)
+
+
+def _same(got, expected, check) -> bool:
+    return got is not None and expected is not None and got.shape == expected.shape and \
+        bool(np.all(_close(got, expected, check)))
+
+
+def _shape_hint(got, expected) -> str:
+    if got.ndim >= expected.ndim and got.size > expected.size:
+        try:
+            np.broadcast_shapes(got.shape, expected.shape)
+            if np.broadcast_shapes(got.shape, expected.shape) == got.shape:
+                return (" It has the broadcast shape: sum it back over the axes broadcasting "
+                        "added or stretched.")
+        except ValueError:
+            pass
+    if got.shape == expected.shape[::-1] and got.ndim > 1:
+        return " It has the transposed shape."
+    return ""
+
+
+def difference(label, got, expected, check) -> str:
+    """One wrong output, in words."""
+    if got.shape != expected.shape:
+        return (f"{label}: shape {got.shape}, expected {expected.shape}."
+                f"{_shape_hint(got, expected)} Returned {_preview(got)}.")
+    wrong = ~_close(got, expected, check)
+    count = int(wrong.sum())
+    if expected.ndim == 0:
+        return f"{label}: expected {_number(expected)}, got {_number(got)}."
+    where = tuple(int(i) for i in np.unravel_index(int(np.argmax(wrong)), expected.shape))
+    return (f"{label}: wrong values (shape {expected.shape}, as expected): at element "
+            f"{where} expected {_number(expected[where])}, got {_number(got[where])}; "
+            f"{count} of {expected.size} elements differ. Returned {_preview(got)}, "
+            f"expected {_preview(expected)}.")
+
+
+def _likely(check, inputs, expected, got, wrong_keys) -> list:
+    """The sentences of the known mistakes that reproduce the wrong outputs."""
+    sentences = []
+    for mistake in check.mistakes:
+        try:
+            with np.errstate(all="ignore"):
+                modelled = mistake.model(inputs, expected)
+        except Exception:  # a mistake that cannot happen on these inputs
+            continue
+        hits = [k for k in wrong_keys if k in modelled and got.get(k) is not None
+                and _same(got[k], np.asarray(modelled[k], dtype=got[k].dtype), check)]
+        if hits and mistake.sentence not in sentences:
+            sentences.append(mistake.sentence)
+    return sentences
+
+
+def judge(check, inputs, expected, got, error=None) -> Verdict:
+    """Compare the child's outputs (`got`, or the `error` it raised) with `expected`."""
+    verdict = Verdict(check, total=len(expected))
+    if error is not None:
+        hint = ERROR_HINTS.get(error.get("type", ""), "")
+        where = f" (at {error['where']})" if error.get("where") else ""
+        verdict.messages.append(f"raised {error['type']}: {error['message']}{where}"
+                                + (f". {hint[0].upper()}{hint[1:]}." if hint else ""))
+        return verdict
+    wrong = []
+    for key, want in expected.items():
+        have = got.get(key)
+        label = check.label(key)
+        if want is None:
+            verdict.right += have is None
+            continue
+        if have is None:
+            verdict.messages.append(check.missing.get(key, f"{label}: nothing came back "
+                                                           "(None)"))
+            if check.missing.get(key) and not verdict.messages[-1].startswith(label):
+                verdict.messages[-1] = f"{label}: {verdict.messages[-1]}"
+            continue
+        if _same(have, want, check):
+            verdict.right += 1
+            continue
+        wrong.append(key)
+        verdict.messages.append(difference(label, have, want, check))
+    if wrong:
+        for sentence in _likely(check, inputs, expected, got, wrong):
+            verdict.messages.append(f"Likely mistake: {sentence}.")
+    return verdict

@@ -1,0 +1,237 @@
+"""Checks of undoing broadcasting (task 1.2) and of the backward engine (task 1.4).
+
+The engine is judged by the gradients it leaves on small graphs that each test one thing
+a textbook engine must get right: a tensor used twice, a diamond, a bias added to a batch
+(broadcasting), consumers far apart, accumulation over two backward calls, the .grad of
+intermediate tensors, and a chain too deep for recursion. The ops are the grader's own, so
+only the engine's answer decides.
+"""
+
+import contextlib
+from unittest import mock
+
+import numpy as np
+
+from minigrad.course.grader.checks import Check, Mistake
+
+# ---- task 1.2: sum_to_shape, through unbroadcast ------------------------------------------
+
+def _sum_to_shape_check(grad_shape, shape):
+    def draw(rng):
+        return {"grad": rng.standard_normal(grad_shape), "shape": np.array(shape, dtype=int)}
+
+    def compute(inputs):
+        from minigrad.broadcast import unbroadcast
+
+        result = unbroadcast(inputs["grad"], tuple(int(n) for n in inputs["shape"]))
+        return {"result": None if result is None else np.asarray(result, dtype=np.float64)}
+
+    def unchanged(inputs, expected):
+        return {"result": inputs["grad"]}
+
+    def stretched_axes_dropped(inputs, expected):
+        grad, shape = inputs["grad"], tuple(inputs["shape"])
+        grad = grad.sum(axis=tuple(range(grad.ndim - len(shape))))
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+        return {"result": grad.sum(axis=stretched)}
+
+    def only_prepended(inputs, expected):
+        grad, shape = inputs["grad"], tuple(inputs["shape"])
+        return {"result": grad.sum(axis=tuple(range(grad.ndim - len(shape))))}
+
+    name = f"{grad_shape} -> {shape}".replace(",)", ")")
+    return Check("task1_2", name, draw, compute, mistakes=(
+        Mistake("the gradient comes back unchanged: sum it over the axes broadcasting "
+                "added or stretched", unchanged),
+        Mistake("the stretched size-1 axes were summed away: keep them (keepdims=True), so "
+                "the result has the input's shape", stretched_axes_dropped),
+        Mistake("only the prepended axes were summed: the input's size-1 axes that "
+                "broadcasting stretched must be summed too (keepdims=True)", only_prepended),
+    ), labels={"result": f"unbroadcast to {shape}"})
+
+
+TASK1_2 = [_sum_to_shape_check(g, s) for g, s in [
+    ((2, 3), (3,)), ((2, 3), (2, 1)), ((2, 3), (1, 3)), ((4, 2, 3), (1, 3)),
+    ((4, 2, 3), (2, 1)), ((2, 3), ()), ((5, 1, 3), (1, 1)), ((2, 1, 3), (2, 1, 1)),
+]]
+
+# ---- task 1.4: the engine ------------------------------------------------------------------
+# Wrong engines, to name a mistake when a student's gradients match one of them.
+
+def _overwriting(root, grad, order, step):
+    """Each gradient that arrives replaces the one before, instead of adding to it."""
+    pending = {id(root): grad}
+    for tensor in order:
+        g = pending.pop(id(tensor), None)
+        if g is None:
+            continue
+        step.keep(tensor, g)
+        if tensor._ctx is not None:
+            for parent, sent in zip(tensor._ctx.inputs, step.through(tensor._ctx, g)):
+                if sent is not None:
+                    pending[id(parent)] = sent
+
+
+def _unfitted(root, grad, order, step):
+    """Calls each op's backward directly, so nothing is summed back to its input's shape."""
+    pending = {id(root): grad}
+    for tensor in order:
+        g = pending.pop(id(tensor), None)
+        if g is None:
+            continue
+        step.keep(tensor, g)
+        if tensor._ctx is not None:
+            sent = tensor._ctx.fn.backward(tensor._ctx, g)
+            sent = sent if isinstance(sent, tuple) else (sent,)
+            for parent, s in zip(tensor._ctx.inputs, sent):
+                if s is not None and parent is not None and parent.requires_grad:
+                    received = pending.get(id(parent))
+                    pending[id(parent)] = s if received is None else received + s
+
+
+def _preorder(root):
+    """Depth-first, each node listed when first reached: not after all its consumers."""
+    nodes, stack, seen = [], [root], set()
+    while stack:
+        tensor = stack.pop()
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        nodes.append(tensor)
+        if tensor._ctx is not None:
+            stack.extend(p for p in tensor._ctx.inputs if p is not None and p.requires_grad)
+    return nodes
+
+
+def _engine_mistake(sentence, compute, **patches):
+    def model(inputs, expected):
+        from minigrad import autograd
+
+        with contextlib.ExitStack() as stack:
+            for name, variant in patches.items():
+                stack.enter_context(mock.patch.object(autograd, name, variant))
+            return compute(inputs)
+    return Mistake(sentence, model)
+
+
+def engine_check(name, draw, compute, **options):
+    mistakes = (
+        _engine_mistake("gradients arriving at a tensor replace each other (= instead of "
+                        "adding): a tensor used by several ops must add up what each sends",
+                        compute, backpropagate=_overwriting),
+        _engine_mistake("the gradient is not reduced to the input's shape: send each node's "
+                        "gradient through step.through(tensor._ctx, g), which sums broadcast "
+                        "gradients back and casts them", compute, backpropagate=_unfitted),
+        _engine_mistake("a node passed its gradient on before all of its consumers had sent "
+                        "theirs: visit the nodes in topological order (consumers first)",
+                        compute, topological_order=_preorder),
+    )
+    return Check("task1_4", name, draw, compute, mistakes=mistakes, **options)
+
+
+def _leaf(array):
+    import minigrad as mg
+
+    return mg.tensor(array, dtype="float64", requires_grad=True)
+
+
+def _grad(tensor):
+    return None if tensor.grad is None else np.array(tensor.grad, dtype=np.float64)
+
+
+def _uses_twice(inputs):
+    a = _leaf(inputs["a"])
+    y = a + a
+    y.backward(inputs["upstream"])
+    return {"grad_a": _grad(a)}
+
+
+def _diamond(inputs):
+    a = _leaf(inputs["a"])
+    b, c = a * 2.0, a + 3.0
+    d = b * c
+    d.backward(inputs["upstream"])
+    return {"grad_a": _grad(a)}
+
+
+def _bias_on_a_batch(inputs):
+    x, w, b = _leaf(inputs["x"]), _leaf(inputs["w"]), _leaf(inputs["b"])
+    y = x @ w + b  # (4, 3) @ (3, 2) + (2,): b is broadcast over the batch
+    y.backward(inputs["upstream"])
+    return {"grad_x": _grad(x), "grad_w": _grad(w), "grad_b": _grad(b)}
+
+
+def _consumers_far_apart(inputs):
+    x = _leaf(inputs["x"])
+    h = x * x
+    long = h
+    for _ in range(5):
+        long = long * 1.5
+    y = long + h * 3.0
+    y.backward(inputs["upstream"])
+    return {"grad_x": _grad(x), "grad_h": _grad(h)}
+
+
+def _branches(inputs):
+    a = _leaf(inputs["a"])
+    y = a * 3.0 - a * a + (-a)
+    y.backward(inputs["upstream"])
+    return {"grad_a": _grad(a)}
+
+
+def _two_calls(inputs):
+    a = _leaf(inputs["a"])
+    y = a * a
+    y.backward(inputs["upstream"], retain_graph=True)
+    y.backward(inputs["upstream2"])
+    try:
+        y.backward(inputs["upstream"])
+        refused = False
+    except RuntimeError:
+        refused = True
+    return {"grad_a": _grad(a), "third_backward_refused": np.array(refused)}
+
+
+def _deep_chain(inputs):
+    x = _leaf(inputs["x"])
+    y = x
+    for _ in range(20_000):
+        y = y * 1.00005
+    y.backward(inputs["upstream"])
+    return {"grad_x": _grad(x)}
+
+
+def _with_upstream(out_shape, **shapes):
+    def draw(rng):
+        drawn = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
+        drawn["upstream"] = rng.standard_normal(out_shape)
+        return drawn
+    return draw
+
+
+NO_GRADIENT = "no gradient reached it (.grad is None after backward)"
+TASK1_4 = [
+    engine_check("a tensor used twice (a + a)", _with_upstream((2,), a=(2,)), _uses_twice,
+                 missing={"grad_a": NO_GRADIENT}),
+    engine_check("a diamond (b = 2a, c = a + 3, d = b c)", _with_upstream((3,), a=(3,)),
+                 _diamond, missing={"grad_a": NO_GRADIENT}),
+    engine_check("a bias added to a batch (x @ w + b)",
+                 _with_upstream((4, 2), x=(4, 3), w=(3, 2), b=(2,)), _bias_on_a_batch,
+                 missing={k: NO_GRADIENT for k in ("grad_x", "grad_w", "grad_b")}),
+    engine_check("consumers far apart, and .grad on an intermediate",
+                 _with_upstream((2,), x=(2,)), _consumers_far_apart,
+                 labels={"grad_h": "h.grad (h = x * x, an intermediate tensor)"},
+                 missing={"grad_x": NO_GRADIENT, "grad_h": "h.grad is None: every tensor on "
+                          "the way keeps its gradient (step.keep(tensor, g) for each one)"}),
+    engine_check("three branches and a subtraction", _with_upstream((1,), a=(1,)), _branches,
+                 missing={"grad_a": NO_GRADIENT}),
+    engine_check("two backward calls add up; a third is refused",
+                 _with_upstream((2,), a=(2,), upstream2=(2,)), _two_calls,
+                 labels={"third_backward_refused": "a third backward through the freed "
+                         "graph was refused"},
+                 missing={"grad_a": NO_GRADIENT}),
+    engine_check("a chain of 20,000 ops", _with_upstream((1,), x=(1,)), _deep_chain,
+                 missing={"grad_x": NO_GRADIENT}),
+]
+
+CHECKS = TASK1_2 + TASK1_4

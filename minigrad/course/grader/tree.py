@@ -1,0 +1,150 @@
+"""What the grader takes from a submission: the answers between its TASK markers, nothing
+else. Builds the grader's copy with one task's answers put in, and lists what it ignored.
+"""
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from minigrad.course.handout import MARKER, SKIP_DIRS, handout_files, repository_root
+from minigrad.course.regions import (
+    ANSWER_BEGIN,
+    ANSWER_END,
+    Answer,
+    find_answers,
+    find_regions,
+)
+
+PACKAGES = ("minigrad", "attention")  # what the child imports: the grader's own, copied
+NOT_SUBMITTED = {"results.json", MARKER}
+
+
+@dataclass
+class Answers:
+    """One task's answers in a submission: {(task id, what): body}, or why there are none."""
+
+    task: object
+    bodies: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+    lines: dict = field(default_factory=dict)  # (task id, what) -> (file, first body line)
+
+    def locate(self, where: str, placed: dict) -> str:
+        """'file:line' in the grader's copy -> the same line in the submission when it is
+        in an answer; else said to be in the grader's copy."""
+        name, _, line = where.rpartition(":")
+        for key, first, count in placed.get(name, ()):
+            if first <= int(line) < first + count and key in self.lines:
+                path, start = self.lines[key]
+                return f"{path}:{start + int(line) - first}, in your answer"
+        return f"{where} in the grader's copy of the project"
+
+
+def read_answers(submission: Path, task, root: Path | None = None) -> Answers:
+    """The bodies of `task`'s regions in the submission, matched to the grader's regions by
+    file and description. A region whose markers are missing or damaged is a problem (and
+    the task scores 0)."""
+    root = root or repository_root()
+    found = Answers(task)
+    for name in task.files:
+        wanted = [r for r in find_regions((root / name).read_text(encoding="utf-8"), name)
+                  if r.task == task.id]
+        path = submission / name
+        if not path.is_file():
+            found.problems.append(f"{name} is missing from the submission")
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        answers, problems = find_answers(text, name)
+        answers += _solutions(text, name, task)  # a copy of the repository, regions and all
+        found.problems += [text for number, text in problems if number == task.number]
+        mine = [a for a in answers if a.number == task.number]
+        for region in wanted:
+            matches = [a for a in mine if a.what == region.what]
+            if len(matches) != 1:
+                expected = f"`# BEGIN TASK {task.number}: {region.what}` ... `# END TASK " \
+                           f"{task.number}`"
+                found.problems.append(
+                    f"{name}: the markers of task {task.number} around '{region.what}' are "
+                    + (f"missing or damaged (expected {expected})" if not matches
+                       else "there more than once"))
+                continue
+            found.bodies[(task.id, region.what)] = matches[0].body
+            found.lines[(task.id, region.what)] = (name, matches[0].line)
+        extra = {a.what for a in mine} - {r.what for r in wanted}
+        found.problems += [f"{name}: a TASK {task.number} region '{what}' that the handout "
+                           "does not have (was its description edited?)" for what in extra]
+    return found
+
+
+def _solutions(text: str, name: str, task) -> list:
+    """The task's SOLUTION regions in `text` as answers (none if the markers are broken)."""
+    try:
+        regions = find_regions(text, name)
+    except ValueError:
+        return []
+    return [Answer(task.number, r.what, r.body, r.start + 2) for r in regions
+            if r.task == task.id]
+
+
+def build_tree(destination: Path, bodies: dict, root: Path | None = None) -> dict:
+    """The grader's own packages under `destination`, each region holding `bodies[(task,
+    what)]` where given and the solution elsewhere (markers removed). Returns where each
+    body went: {file: [(key, first line, number of lines)]}."""
+    from minigrad.course.regions import splice
+
+    root = root or repository_root()
+    for package in PACKAGES:
+        shutil.copytree(root / package, destination / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    placed = {}
+    for path in destination.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if "# BEGIN SOLUTION" in text:
+            name = path.relative_to(destination).as_posix()
+            placed[name] = []
+            path.write_text(splice(text, bodies, name, placed[name]), encoding="utf-8")
+    return placed
+
+
+def _outside_answers(text: str) -> str:
+    """The text with every answer's lines left out (the markers kept)."""
+    kept, inside = [], False
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if ANSWER_END.match(line):
+            inside = False
+        if not inside:
+            kept.append(line)
+        if ANSWER_BEGIN.match(line):
+            inside = True
+    return "\n".join(kept)
+
+
+def submitted_files(submission: Path) -> list:
+    files = []
+    for path in submission.rglob("*"):
+        relative = path.relative_to(submission)
+        if path.is_file() and not set(relative.parts) & SKIP_DIRS and \
+                ".egg-info" not in relative.as_posix() and path.suffix != ".pyc" and \
+                relative.as_posix() not in NOT_SUBMITTED:
+            files.append(relative.as_posix())
+    return sorted(files)
+
+
+def ignored(submission: Path, tasks) -> list:
+    """The submitted files that differ from the handout outside the task markers, and
+    files the handout does not have: none of them reaches the graded code."""
+    handout = handout_files(tasks)
+    notes = []
+    for name in submitted_files(submission):
+        if name not in handout:
+            notes.append(f"{name} (not in the handout)")
+            continue
+        mine = (submission / name).read_bytes()
+        theirs = handout[name]
+        if name.endswith(".py"):
+            same = _outside_answers(mine.decode("utf-8", "replace")) == \
+                _outside_answers(theirs.decode("utf-8"))
+        else:
+            same = mine.replace(b"\r\n", b"\n") == theirs.replace(b"\r\n", b"\n")
+        if not same:
+            notes.append(f"{name} (changed outside the task markers)")
+    return notes
