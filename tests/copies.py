@@ -32,3 +32,23 @@ def run_python(copy: Path, code: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(copy)}
     return subprocess.run([sys.executable, "-c", code], cwd=copy.parent, env=env,
                           capture_output=True, text=True, timeout=120)
+
+
+def answer(handout: Path, task_id: str, replacements: dict | None = None):
+    """Answer a task in a handout as a student would: each stub of `task_id`, between its
+    TASK markers, becomes the repository's solution, or `replacements[what]` when given."""
+    from minigrad.course.catalogue import BY_ID
+    from minigrad.course.regions import find_regions
+
+    task, replacements = BY_ID[task_id], replacements or {}
+    for name in task.files:
+        for region in find_regions((ROOT / name).read_text(encoding="utf-8"), name):
+            if region.task != task_id:
+                continue
+            path = handout / name
+            text = path.read_text(encoding="utf-8")
+            stub = (f'{region.indent}raise NotImplementedError("Task {task.number}: '
+                    f'implement {region.what}")')
+            assert stub in text, f"stub for {region.what} not found in {name}"
+            path.write_text(text.replace(stub, replacements.get(region.what, region.body)),
+                            encoding="utf-8")

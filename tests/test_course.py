@@ -11,7 +11,7 @@ import pytest
 
 from minigrad.course.catalogue import BY_ID, TASKS, select
 from minigrad.course.handout import project_files, repository_root
-from minigrad.course.regions import blank, find_regions
+from minigrad.course.regions import blank, find_answers, find_regions, splice
 
 ROOT = repository_root()
 
@@ -45,16 +45,14 @@ def test_every_task_has_regions_in_its_own_files_and_every_region_a_task():
     assert sum(task.points for task in TASKS) == 100
 
 
-def test_every_task_has_grading_tests():
-    done = subprocess.run([sys.executable, "-m", "pytest", "tests/test_tasks.py",
-                           "--collect-only", "-q", "-o", "addopts=", "-m", " or ".join(BY_ID)],
-                          cwd=ROOT, capture_output=True, text=True)
+def test_every_task_has_tests_for_students_and_checks_for_the_grader():
+    from minigrad.course.grader.checks import BUILT_IN, checks_for
+
+    tests = (ROOT / "tests" / "test_tasks.py").read_text()
     for task in TASKS:
-        marked = subprocess.run([sys.executable, "-m", "pytest", "tests/test_tasks.py",
-                                 "--collect-only", "-q", "-o", "addopts=", "-m", task.id],
-                                cwd=ROOT, capture_output=True, text=True)
-        assert "test_tasks.py::" in marked.stdout, f"no grading tests for {task.id}"
-    assert done.returncode == 0
+        assert f"@pytest.mark.{task.id}
+" in tests, f"no tests in test_tasks.py for {task.id}"
+        assert checks_for(task.id, BUILT_IN), f"no grader checks for {task.id}"
 
 
 def test_blank_replaces_chosen_regions_and_unmarks_the_others():
@@ -73,7 +71,9 @@ def test_blank_replaces_chosen_regions_and_unmarks_the_others():
     out = blank(text, {"task1_1": BY_ID["task1_1"]})
     assert out == (
         "def f(x):\n"
+        "    # BEGIN TASK 1.1: the backward of f\n"
         '    raise NotImplementedError("Task 1.1: implement the backward of f")\n'
+        "    # END TASK 1.1\n"
         "\n"
         "def g(x):\n"
         "    return -x\n"
@@ -90,6 +90,43 @@ def test_malformed_markers_are_errors_naming_file_and_line(text, problem):
         find_regions(text, "ops.py")
 
 
+def test_answers_are_read_between_task_markers_and_spliced_into_the_graders_copy():
+    original = ("def f(x):\n    # BEGIN SOLUTION task1_1: the backward of f\n    return 2 * x\n"
+                "    # END SOLUTION\n")
+    handout = blank(original, {"task1_1": BY_ID["task1_1"]})
+    submitted = handout.replace('    raise NotImplementedError("Task 1.1: implement the backward '
+                                'of f")', "    y = x + x\n    return y")
+    answers, problems = find_answers(submitted, "f.py")
+    assert problems == [] and len(answers) == 1
+    assert (answers[0].what, answers[0].body, answers[0].line) == (
+        "the backward of f", "    y = x + x\n    return y", 3)
+    placed = []
+    spliced = splice(original, {("task1_1", "the backward of f"): answers[0].body}, "f.py",
+                     placed)
+    assert spliced == "def f(x):\n    y = x + x\n    return y\n"
+    assert placed == [(("task1_1", "the backward of f"), 2, 2)]
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda t: t.replace("    # END TASK 1.1\n", ""), "never closed"),
+    (lambda t: t.replace("    # BEGIN TASK 1.1: the backward of f\n", ""), "without its BEGIN"),
+    (lambda t: t.replace("    # END TASK 1.1\n", "") + "    # BEGIN TASK 1.1: g\n    # END TASK "
+     "1.1\n", "has no END"),
+])
+def test_damaged_task_markers_are_problems_naming_the_file_and_line(damage, problem):
+    handout = blank("def f(x):\n    # BEGIN SOLUTION task1_1: the backward of f\n    pass\n"
+                    "    # END SOLUTION\n", {"task1_1": BY_ID["task1_1"]})
+    answers, problems = find_answers(damage(handout), "f.py")
+    assert not [a for a in answers if a.what == "the backward of f"]
+    assert any(problem in text and text.startswith("f.py:") for _, text in problems), problems
+
+
+def test_region_descriptions_are_unique_within_a_file():
+    # The grader matches a submission's answers to its regions by file and description.
+    keys = [(r.path, r.task, r.what) for r in all_regions()]
+    assert len(keys) == len(set(keys))
+
+
 def test_unknown_task_ids_are_refused():
     with pytest.raises(ValueError, match="unknown task"):
         select(["task9_9"])
@@ -97,10 +134,10 @@ def test_unknown_task_ids_are_refused():
 
 # ---- make, then grade ---------------------------------------------------------------------
 
-def grade(directory, *extra):
+def grade(directory, *extra, cwd=ROOT):
+    """`grade` from the instructor's checkout (cwd=ROOT), or from inside the handout."""
     results = Path(directory) / "results.json"
-    done = run_course("grade", str(directory), "--results", str(results), *extra,
-                      cwd=directory)
+    done = run_course("grade", str(directory), "--results", str(results), *extra, cwd=cwd)
     return done, json.loads(results.read_text())
 
 
@@ -129,8 +166,12 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
         leaked = [str(p.relative_to(out)) for p, text in texts.items() if body in text]
         assert not leaked, f"{region.path} ({region.task}) solution found in {leaked}"
     assert not any(find_regions(text) for p, text in texts.items() if p.suffix == ".py")
-    # Nor the textbook answers to task 1.4 that the engine-region test writes into copies.
-    assert not (out / "tests" / "test_engine_region.py").exists()
+    # Nor the instructor's files: the textbook answers to task 1.4 that the engine-region test
+    # writes into copies, the grader (whose mistake models edit right answers), its tests.
+    for instructor_only in ("tests/test_engine_region.py", "minigrad/course/grader",
+                            "tests/test_grader.py", "tests/test_course.py",
+                            "docs/instructors.md", "benchmarks"):
+        assert not (out / instructor_only).exists(), instructor_only
     for name in ("TEXTBOOK_ORDER", "TEXTBOOK_CHAIN_RULE"):
         assigned = name + ' = """'  # (split, so that this file does not match itself)
         assert not [p for p, text in texts.items() if assigned in text], name
@@ -142,6 +183,11 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
                               text=True, env={**os.environ, "PYTHONPATH": str(out)})
     assert imported.stdout.strip() == "ok", imported.stderr
 
+    # Every stub sits between visible TASK markers, and nothing else is marked.
+    for region in all_regions():
+        task = BY_ID[region.task]
+        text = texts[out / region.path]
+        assert f"# BEGIN TASK {task.number}: {region.what}\n" in text, region.what
     done, payload = grade(out)
     assert done.returncode != 0
     assert payload["score"] == 0 and payload["max_score"] == 100
@@ -149,67 +195,21 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
         assert test["score"] == 0
         number = test["name"].split(":")[0].split()[1]
         assert f"NotImplementedError: Task {number}: implement" in test["output"], test
+    assert "Nothing outside the TASK markers was changed" in payload["output"]
 
 
-def _fill(out: Path, task_id: str, replacements: dict):
-    """Answer a task in a student copy: each stub of `task_id` gets the repository's
-    solution, or `replacements[what]` instead when given."""
-    for region in all_regions():
-        if region.task != task_id:
-            continue
-        path = out / region.path
-        text = path.read_text(encoding="utf-8")
-        stub = f'{region.indent}raise NotImplementedError("Task {BY_ID[task_id].number}: ' \
-               f'implement {region.what}")'
-        assert stub in text, f"stub for {region.what} not found in {region.path}"
-        answer = replacements.get(region.what, region.body)
-        path.write_text(text.replace(stub, answer), encoding="utf-8")
 
+def test_inside_a_handout_grade_runs_the_students_own_tests(tmp_path):
+    # A handout has no solutions to judge against: grading yourself runs the task's tests.
+    from tests.copies import answer
 
-def test_grading_isolates_blanks_wrong_answers_and_infinite_loops(tmp_path):
     out = tmp_path / "handout"
-    run_course("make", str(out), "--tasks", "task1_1", "task2_2", "task2_3", check=True)
-    # Task 1.1: right everywhere but tanh, whose backward forgets the square.
-    _fill(out, "task1_1", {"the backward of tanh":
-                           "        (out,) = ctx.saved_arrays\n        return grad * (1 - out)"})
-    # Task 2.2: an answer that never returns.
-    _fill(out, "task2_2", {"scaled dot-product attention": "    while True:\n        pass"})
-    # Task 2.3 stays blank. Task 2.4 was not assigned, but the student broke its file.
-    train = out / "attention" / "train.py"
-    train.write_text(train.read_text() + "\ndef broken(:\n")
-    # And the student "fixes" grading: a conftest hook that turns every failure into a pass.
-    with open(out / "tests" / "conftest.py", "a") as conftest:
-        conftest.write(
-            "\n\nimport pytest\n\n@pytest.hookimpl(hookwrapper=True)\n"
-            "def pytest_runtest_makereport(item, call):\n"
-            "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")
-    everything = [task.id for task in TASKS]
-    done, payload = grade(out, "--timeout", "20", "--tasks", *everything)
-    assert done.returncode != 0
-    got = scores(payload)
-    points = {f"Task {task.number}": task.points for task in TASKS}
-    assert got["Task 1.1"] == pytest.approx(10 * 6 / 7, abs=0.01)  # 6 of 7 ops right
-    assert got["Task 2.2"] == 0 and got["Task 2.3"] == 0  # the conftest hook changed nothing
-    assert got["Task 2.4"] == 0
-    for other in ("Task 1.2", "Task 1.3", "Task 1.4", "Task 2.1"):
-        assert got[other] == points[other], other  # untouched tasks keep full marks
-    outputs = {t["name"].split(":")[0]: t["output"] for t in payload["tests"]}
-    assert "tanh" in outputs["Task 1.1"] and "expected" in outputs["Task 1.1"]
-    assert "timed out after 20 s" in outputs["Task 2.2"]
-    assert "NotImplementedError: Task 2.3" in outputs["Task 2.3"]
-    assert "SyntaxError" in outputs["Task 2.4"] and "train.py" in outputs["Task 2.4"]
-    # Gradescope's fields, with the right total.
-    assert set(payload) >= {"score", "tests"}
-    assert all(set(t) >= {"name", "score", "max_score", "output"} for t in payload["tests"])
-    assert payload["score"] == pytest.approx(sum(t["score"] for t in payload["tests"]))
-    assert payload["score"] == pytest.approx(100 - 10 - 15 - 10 - 10 / 7, abs=0.01)
-    table = done.stdout
-    assert "timeout" in table and "total" in table
-    # Without --tasks, a handout is graded on the tasks it assigned.
-    _, assigned = grade(out, "--timeout", "20")
-    assert [t["name"].split(":")[0] for t in assigned["tests"]] == [
-        "Task 1.1", "Task 2.2", "Task 2.3"]
-    assert assigned["max_score"] == 35
+    run_course("make", str(out), "--tasks", "task1_1", "task1_2", check=True)
+    answer(out, "task1_2")
+    assert not (out / "minigrad" / "course" / "grader").exists()
+    done, payload = grade(out, "--tasks", "task1_1", "task1_2", cwd=out)
+    assert done.returncode == 1, done.stderr
+    assert scores(payload) == {"Task 1.1": 0, "Task 1.2": 10}
 
 
 def test_make_refuses_to_overwrite_or_write_inside_the_repository(tmp_path):

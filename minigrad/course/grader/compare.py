@@ -30,16 +30,22 @@ class Verdict:
         return self.right / self.total if self.total else 0.0
 
 
+SHOWN = 2  # wrong outputs described in full per check; the others are only named
+
+
 def _number(x) -> str:
-    if isinstance(x, (bool, np.bool_)):
+    if np.asarray(x).dtype == bool:
         return str(bool(x))
     return f"{float(x):.6g}"
 
 
-def _preview(a: np.ndarray) -> str:
+def _preview(a: np.ndarray, start: int = 0) -> str:
+    """A few values from flat position `start`: enough to see the pattern, never a dump."""
     flat = np.asarray(a).reshape(-1)
-    shown = ", ".join(_number(v) for v in flat[:4])
-    return f"[{shown}{', ...' if flat.size > 4 else ''}]" if np.ndim(a) else shown
+    shown = ", ".join(_number(v) for v in flat[start:start + 4])
+    if not np.ndim(a):
+        return shown
+    return f"[{'..., ' if start else ''}{shown}{', ...' if flat.size > start + 4 else ''}]"
 
 
 def _close(got, expected, check) -> np.ndarray:
@@ -78,11 +84,12 @@ def difference(label, got, expected, check) -> str:
     count = int(wrong.sum())
     if expected.ndim == 0:
         return f"{label}: expected {_number(expected)}, got {_number(got)}."
-    where = tuple(int(i) for i in np.unravel_index(int(np.argmax(wrong)), expected.shape))
+    first = int(np.argmax(wrong))
+    where = tuple(int(i) for i in np.unravel_index(first, expected.shape))
     return (f"{label}: wrong values (shape {expected.shape}, as expected): at element "
             f"{where} expected {_number(expected[where])}, got {_number(got[where])}; "
-            f"{count} of {expected.size} elements differ. Returned {_preview(got)}, "
-            f"expected {_preview(expected)}.")
+            f"{count} of {expected.size} elements differ. From there, returned "
+            f"{_preview(got, first)}, expected {_preview(expected, first)}.")
 
 
 def _likely(check, inputs, expected, got, wrong_keys) -> list:
@@ -127,7 +134,13 @@ def judge(check, inputs, expected, got, error=None) -> Verdict:
             verdict.right += 1
             continue
         wrong.append(key)
-        verdict.messages.append(difference(label, have, want, check))
+        if len(wrong) <= SHOWN:
+            verdict.messages.append(difference(label, have, want, check))
+    if len(wrong) > SHOWN:
+        others = [check.label(k) for k in wrong[SHOWN:]]
+        verdict.messages.append(f"Also wrong: {', '.join(others[:6])}"
+                                + (f" and {len(others) - 6} more" if len(others) > 6 else "")
+                                + ".")
     if wrong:
         for sentence in _likely(check, inputs, expected, got, wrong):
             verdict.messages.append(f"Likely mistake: {sentence}.")

@@ -1,0 +1,290 @@
+"""The instructor's grader, attacked as a student who wants points without the work would,
+and fed the classic mistakes: each must cost exactly the checks it would have faked, with a
+message that names the mistake. (Instructor-only: handouts leave this file out.)"""
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from minigrad.course.catalogue import BY_ID, TASKS
+from minigrad.course.grader.run import grade
+from minigrad.course.handout import make
+from tests.copies import ROOT, answer
+
+
+@pytest.fixture(scope="module")
+def blank_handout(tmp_path_factory):
+    out = tmp_path_factory.mktemp("blank") / "handout"
+    make(out)
+    return out
+
+
+@pytest.fixture
+def handout(blank_handout, tmp_path):
+    """A fresh copy of the blank handout to edit."""
+    return shutil.copytree(blank_handout, tmp_path / "handout")
+
+
+def run(handout, *tasks, **options):
+    """Grade; returns ({task number: score}, {task number: output}, payload)."""
+    payload = grade(handout, list(tasks) or None, results=handout / "results.json", seed=7,
+                    **options)
+    scores = {t["name"].split(":")[0][len("Task "):]: t["score"] for t in payload["tests"]}
+    outputs = {t["name"].split(":")[0][len("Task "):]: t["output"] for t in payload["tests"]}
+    return scores, outputs, payload
+
+
+def edit(path, old, new):
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def indent(code, spaces):
+    return textwrap.indent(textwrap.dedent(code).strip("\n"), " " * spaces)
+
+
+PYTEST_PATCH = """
+try:
+    import _pytest.reports
+    _pytest.reports.TestReport.passed = property(lambda self: True)
+    _pytest.reports.TestReport.outcome = property(lambda self: "passed", lambda self, v: None)
+except ImportError:
+    pass
+import numpy.testing
+numpy.testing.assert_allclose = lambda *args, **kwargs: None
+import numpy
+numpy.allclose = lambda *args, **kwargs: True
+numpy.isclose = lambda a, b, *args, **kwargs: numpy.ones(numpy.broadcast(a, b).shape, bool)
+"""
+
+
+# ---- what a solved handout gets --------------------------------------------------------------
+
+def test_a_solved_handout_grades_full_marks_and_lists_nothing_ignored(handout):
+    for task in TASKS:
+        answer(handout, task.id)
+    scores, outputs, payload = run(handout)
+    assert payload["score"] == payload["max_score"] == 100, outputs
+    assert payload["ignored"] == []
+    # Gradescope's fields, and a seed that repeats the inputs.
+    assert all(set(t) >= {"name", "score", "max_score", "output"} for t in payload["tests"])
+    saved = json.loads((handout / "results.json").read_text())
+    assert saved["score"] == 100 and saved["seed"] == 7
+
+
+# ---- a student who wants points without the work --------------------------------------------
+
+def test_patching_pytest_and_numpy_outside_the_regions_changes_nothing(handout):
+    init = handout / "minigrad" / "__init__.py"
+    init.write_text(init.read_text() + PYTEST_PATCH)
+    (handout / "tests" / "conftest.py").write_text(
+        "import pytest\n\n@pytest.hookimpl(hookwrapper=True)\n"
+        "def pytest_runtest_makereport(item, call):\n"
+        "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")
+    edit(handout / "tests" / "test_tasks.py", "def test_", "def ignored_")
+    scores, _, payload = run(handout)
+    assert payload["score"] == 0, scores
+    assert "minigrad/__init__.py (changed outside the task markers)" in payload["ignored"]
+    assert "tests/conftest.py (changed outside the task markers)" in payload["ignored"]
+    assert "tests/test_tasks.py (changed outside the task markers)" in payload["ignored"]
+
+
+def test_neutered_checkers_change_nothing(handout):
+    edit(handout / "minigrad" / "debug" / "nodecheck.py",
+         '    arrays = [a.astype(np.float64) if', '    return True\n    arrays = [a.astype(np.float64) if')
+    edit(handout / "minigrad" / "gradcheck.py", '"""', '"""\n')
+    gradcheck = handout / "minigrad" / "gradcheck.py"
+    gradcheck.write_text(gradcheck.read_text() + "\n\ndef gradcheck(*args, **kwargs):\n"
+                         "    return True\n")
+    scores, _, payload = run(handout, "task1_1", "task1_3", "task2_1")
+    assert payload["score"] == 0, scores
+    assert any(n.startswith("minigrad/debug/nodecheck.py") for n in payload["ignored"])
+
+
+def test_patches_made_inside_a_region_fake_nothing(handout):
+    # Task 1.1's exp: patches pytest and NumPy's comparisons, then returns a wrong gradient.
+    patch_then_wrong = indent(PYTEST_PATCH + "\nreturn grad", 8)
+    answer(handout, "task1_1", {"the backward of exp": patch_then_wrong})
+    answer(handout, "task1_3")  # honest
+    scores, outputs, _ = run(handout, "task1_1", "task1_3")
+    assert scores["1.1"] == pytest.approx(10 * 6 / 7, abs=0.01)  # exp, and only exp, lost
+    assert scores["1.3"] == 15
+    assert "FAIL exp" in outputs["1.1"]
+    assert "returns the incoming gradient unchanged" in outputs["1.1"]
+
+
+NUMPY_ATTENTION = """
+qa, ka, va = (np.asarray(t.data, dtype=np.float64) for t in (q, k, v))
+scores = qa @ np.swapaxes(ka, -1, -2) * (1 / np.sqrt(qa.shape[-1]) if scale is None else scale)
+allowed = mask
+if causal:
+    allowed = causal_mask(q.shape[-2], k.shape[-2]) if allowed is None else allowed & causal_mask(q.shape[-2], k.shape[-2])
+if allowed is not None:
+    scores = np.where(allowed, scores, -np.inf)
+top = np.max(scores, axis=-1, keepdims=True)
+e = np.exp(scores - np.where(np.isfinite(top), top, 0))
+total = e.sum(axis=-1, keepdims=True)
+weights = e / np.where(total == 0, 1, total)
+return mg.tensor(weights @ va), mg.tensor(weights)
+"""
+
+
+def test_attention_in_numpy_gets_the_forward_values_and_no_gradient_points(handout):
+    answer(handout, "task2_2", {"scaled dot-product attention": indent(NUMPY_ATTENTION, 4)})
+    scores, outputs, payload = run(handout, "task2_2")
+    # out and weights right, the gradients of q, k and v missing: 2 of 5 in every check.
+    assert scores["2.2"] == pytest.approx(10 * 2 / 5)
+    assert "no gradient reached q" in outputs["2.2"]
+    assert "constants to the engine" in outputs["2.2"]
+
+
+def test_multihead_attention_in_numpy_gets_no_gradient_points(handout):
+    numpy_heads = indent("""
+        import numpy as np
+        import minigrad as mg
+        context = x if context is None else context
+        B, T, C = x.shape
+        S, nh, hs = context.shape[1], self.n_heads, self.head_dim
+        def project(layer, inp):
+            return inp.data @ layer.weight.data + layer.bias.data
+        def split(a, L):
+            return a.reshape(B, L, nh, hs).transpose(0, 2, 1, 3)
+        q = split(project(self.q_proj, x), T)
+        k = split(project(self.k_proj, context), S)
+        v = split(project(self.v_proj, context), S)
+        y, weights = scaled_dot_product_attention(mg.tensor(q), mg.tensor(k), mg.tensor(v),
+                                                  mask=mask, causal=causal)
+        self.attention_weights = weights.data
+        merged = y.data.transpose(0, 2, 1, 3).reshape(B, T, C)
+        return mg.tensor(merged @ self.out_proj.weight.data + self.out_proj.bias.data)
+        """, 8)
+    answer(handout, "task2_3", {"the forward of multi-head attention": numpy_heads})
+    scores, outputs, _ = run(handout, "task2_3")
+    assert scores["2.3"] < 15 * 0.25, scores  # the forward values only
+    assert "no gradient reached x" in outputs["2.3"]
+    assert "no gradient reached q_proj.weight" in outputs["2.3"]
+
+
+# ---- damaged markers and runaway code --------------------------------------------------------
+
+def test_a_region_whose_markers_were_damaged_scores_zero_for_its_task_only(handout):
+    answer(handout, "task1_1")
+    answer(handout, "task1_2")
+    edit(handout / "minigrad" / "ops" / "elementwise.py", "        # END TASK 1.1\n", "", )
+    scores, outputs, _ = run(handout, "task1_1", "task1_2")
+    assert scores == {"1.1": 0, "1.2": 10}
+    assert "never closed" in outputs["1.1"] or "missing or damaged" in outputs["1.1"]
+    assert "elementwise.py" in outputs["1.1"]
+
+
+def test_an_infinite_loop_costs_the_checks_it_stops(handout):
+    answer(handout, "task1_2")
+    answer(handout, "task2_2", {"scaled dot-product attention": "    while True:\n        pass"})
+    scores, outputs, _ = run(handout, "task1_2", "task2_2", timeout=10)
+    assert scores == {"1.2": 10, "2.2": 0}
+    assert "timed out after 10 s" in outputs["2.2"]
+
+
+def test_a_syntax_error_costs_only_the_task_whose_file_it_breaks(handout):
+    answer(handout, "task1_2")
+    answer(handout, "task2_4", {"one training step": "    def broken(:"})
+    scores, outputs, _ = run(handout, "task1_2", "task2_4")
+    assert scores == {"1.2": 10, "2.4": 0}
+    assert "SyntaxError" in outputs["2.4"] and "train.py" in outputs["2.4"]
+
+
+# ---- the classic mistakes: points lost, and a message that names the mistake -----------------
+
+MISTAKES = [
+    ("task2_1", "the backward of softmax",
+     "(y,) = ctx.saved_arrays\nreturn grad * y * (1 - y)", 8,
+     "only the diagonal of the softmax Jacobian"),
+    ("task2_2", "scaled dot-product attention", None, 4, "not divided by sqrt(d_k)"),
+    ("task1_4", "the backward pass: send each node's gradient to its inputs", None, 4,
+     "replace each other (= instead of adding)"),
+    ("task1_4", "the backward pass: send each node's gradient to its inputs", None, 4,
+     "not reduced to the input's shape"),
+    ("task1_2", "sum_to_shape, which unbroadcast uses",
+     "extra = grad.ndim - len(shape)\nif extra:\n    grad = grad.sum(axis=tuple(range(extra)))"
+     "\nreturn grad", 4, "the input's size-1 axes that broadcasting stretched"),
+    ("task1_3", "the backward of matmul", None, 8, "an operand is not transposed"),
+    ("task1_1", "the backward of tanh", "(out,) = ctx.saved_arrays\nreturn grad * (1 - out)", 8,
+     "the square is missing"),
+    ("task2_4", "one training step", None, 4, "the old gradients are never cleared"),
+]
+
+
+def _solution(task_id, what):
+    from minigrad.course.regions import find_regions
+
+    for name in BY_ID[task_id].files:
+        for region in find_regions((ROOT / name).read_text(), name):
+            if region.task == task_id and region.what == what:
+                return region.body
+    raise KeyError(what)
+
+
+def _mistaken(task_id, what, code, spaces, sentence):
+    if code is not None:
+        return indent(code, spaces)
+    body = _solution(task_id, what)
+    changes = {
+        "not divided by sqrt(d_k)": ("scores = (q * scale) @", "scores = q @"),
+        "replace each other (= instead of adding)": (
+            "parent_grad if received is None else received + parent_grad", "parent_grad"),
+        "not reduced to the input's shape": (
+            "grads = step.through(tensor._ctx, g)", "grads = tensor._ctx.fn.backward(tensor._ctx, g)"),
+        "an operand is not transposed": ("np.matmul(grad, np.swapaxes(b2, -1, -2))",
+                                         "np.matmul(grad, b2)"),
+        "the old gradients are never cleared": ("    optimizer.zero_grad()\n", ""),
+    }
+    old, new = changes[sentence]
+    assert old in body, (old, task_id)
+    return body.replace(old, new)
+
+
+@pytest.mark.parametrize("task_id, what, code, spaces, sentence", MISTAKES,
+                         ids=[m[4].split(" (")[0][:40] for m in MISTAKES])
+def test_a_classic_mistake_loses_points_with_a_message_that_names_it(handout, task_id, what,
+                                                                     code, spaces, sentence):
+    answer(handout, task_id, {what: _mistaken(task_id, what, code, spaces, sentence)})
+    task = BY_ID[task_id]
+    scores, outputs, payload = run(handout, task_id)
+    assert 0 <= scores[task.number] < task.points
+    assert sentence in outputs[task.number], outputs[task.number]
+    assert "Likely mistake:" in outputs[task.number]
+    assert "expected" in outputs[task.number]  # both values, never a bare dump
+    saved = json.loads((handout / "results.json").read_text())
+    assert sentence in saved["tests"][0]["output"]
+
+
+@pytest.mark.parametrize("variant", [
+    ("optimizer.zero_grad()\n    loss.backward", "loss.backward"),  # zero after the step
+    ("    optimizer.zero_grad()\n", "    for p in model.parameters():\n        p.grad = None\n"),
+], ids=["zero_grad after step", "p.grad = None by hand"])
+def test_every_correct_way_of_clearing_gradients_scores_full_marks(handout, variant):
+    body = _solution("task2_4", "one training step")
+    old, new = variant
+    body = body.replace(old, new)
+    if variant[1] == "loss.backward":
+        body = body.replace("    optimizer.step()\n", "    optimizer.step()\n    optimizer.zero_grad()\n")
+    answer(handout, "task2_4", {"one training step": body})
+    scores, outputs, _ = run(handout, "task2_4")
+    assert scores["2.4"] == 10, outputs["2.4"]
+
+
+# ---- the command line, and the handout's own test run ---------------------------------------
+
+def test_the_command_line_prints_the_table_and_exits_non_zero_below_full_marks(handout):
+    answer(handout, "task1_2")
+    done = subprocess.run([sys.executable, "-m", "minigrad.course", "grade", str(handout),
+                           "--tasks", "task1_2", "task1_1", "--seed", "3"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert "total" in done.stdout and "10 / 20" in done.stdout.replace("  ", " ")
+    assert "seed 3" in done.stdout
