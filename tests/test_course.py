@@ -50,8 +50,7 @@ def test_every_task_has_tests_for_students_and_checks_for_the_grader():
 
     tests = (ROOT / "tests" / "test_tasks.py").read_text()
     for task in TASKS:
-        assert f"@pytest.mark.{task.id}
-" in tests, f"no tests in test_tasks.py for {task.id}"
+        assert f"@pytest.mark.{task.id}\n" in tests, f"no tests in test_tasks.py for {task.id}"
         assert checks_for(task.id, BUILT_IN), f"no grader checks for {task.id}"
 
 

@@ -95,8 +95,9 @@ def test_patching_pytest_and_numpy_outside_the_regions_changes_nothing(handout):
 
 
 def test_neutered_checkers_change_nothing(handout):
-    edit(handout / "minigrad" / "debug" / "nodecheck.py",
-         '    arrays = [a.astype(np.float64) if', '    return True\n    arrays = [a.astype(np.float64) if')
+    first_line = "    arrays = [a.astype(np.float64) if"
+    edit(handout / "minigrad" / "debug" / "nodecheck.py", first_line,
+         "    return True\n" + first_line)
     edit(handout / "minigrad" / "gradcheck.py", '"""', '"""\n')
     gradcheck = handout / "minigrad" / "gradcheck.py"
     gradcheck.write_text(gradcheck.read_text() + "\n\ndef gradcheck(*args, **kwargs):\n"
@@ -123,7 +124,8 @@ qa, ka, va = (np.asarray(t.data, dtype=np.float64) for t in (q, k, v))
 scores = qa @ np.swapaxes(ka, -1, -2) * (1 / np.sqrt(qa.shape[-1]) if scale is None else scale)
 allowed = mask
 if causal:
-    allowed = causal_mask(q.shape[-2], k.shape[-2]) if allowed is None else allowed & causal_mask(q.shape[-2], k.shape[-2])
+    tri = causal_mask(q.shape[-2], k.shape[-2])
+    allowed = tri if allowed is None else allowed & tri
 if allowed is not None:
     scores = np.where(allowed, scores, -np.inf)
 top = np.max(scores, axis=-1, keepdims=True)
@@ -238,7 +240,8 @@ def _mistaken(task_id, what, code, spaces, sentence):
         "replace each other (= instead of adding)": (
             "parent_grad if received is None else received + parent_grad", "parent_grad"),
         "not reduced to the input's shape": (
-            "grads = step.through(tensor._ctx, g)", "grads = tensor._ctx.fn.backward(tensor._ctx, g)"),
+            "grads = step.through(tensor._ctx, g)",
+            "grads = tensor._ctx.fn.backward(tensor._ctx, g)"),
         "an operand is not transposed": ("np.matmul(grad, np.swapaxes(b2, -1, -2))",
                                          "np.matmul(grad, b2)"),
         "the old gradients are never cleared": ("    optimizer.zero_grad()\n", ""),
@@ -270,9 +273,11 @@ def test_a_classic_mistake_loses_points_with_a_message_that_names_it(handout, ta
 def test_every_correct_way_of_clearing_gradients_scores_full_marks(handout, variant):
     body = _solution("task2_4", "one training step")
     old, new = variant
+    assert old in body
     body = body.replace(old, new)
     if variant[1] == "loss.backward":
-        body = body.replace("    optimizer.step()\n", "    optimizer.step()\n    optimizer.zero_grad()\n")
+        body = body.replace("    optimizer.step()\n",
+                            "    optimizer.step()\n    optimizer.zero_grad()\n")
     answer(handout, "task2_4", {"one training step": body})
     scores, outputs, _ = run(handout, "task2_4")
     assert scores["2.4"] == 10, outputs["2.4"]
