@@ -53,7 +53,13 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
     (..., T, S)); `...` is (B,) or (B, nh), or any batch shape that broadcasts.
 
     mask: boolean, broadcastable to (..., T, S), True where attention is allowed. A query
-    whose keys are all masked gets zero weights and a zero output (never NaN)."""
+    whose keys are all masked gets zero weights and a zero output (never NaN).
+    causal: also forbid query t to see keys s > t (causal_mask). scale: multiplies the
+    scores instead of 1/sqrt(d_k) when given.
+
+    Build the result from minigrad operations on q, k and v (@, swapaxes, masked_fill,
+    softmax): it is graded on its values and on the gradients that backward then finds
+    for q, k and v. NumPy arithmetic on .data gives the right values but no gradient."""
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(
             f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} need "

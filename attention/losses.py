@@ -13,7 +13,11 @@ from attention.softmax import row_max
 
 
 class CrossEntropy(mg.Function):
-    """mean_i -log p_i[t_i];  d/dlogits_i = (p_i - onehot(t_i)) / n for counted i, else 0."""
+    """mean_i -log p_i[t_i];  d/dlogits_i = (p_i - onehot(t_i)) / n for counted i, else 0.
+
+    backward returns (d logits, None, None): one entry per forward input, and the targets
+    and the `counted` mask take no gradient. Forward saved (log_probs, targets, counted)
+    and ctx.count = n; the incoming gradient is a scalar that multiplies everything."""
 
     name = "cross_entropy"
 

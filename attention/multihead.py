@@ -41,7 +41,14 @@ class MultiHeadAttention(Module):
 
     def forward(self, x, context=None, mask=None, causal=False):
         """x: (B, T, C); context: (B, S, context_dim) or None for self-attention;
-        mask: boolean broadcastable to (B, nh, T, S), True where attention is allowed."""
+        mask: boolean broadcastable to (B, nh, T, S), True where attention is allowed;
+        causal: forbid each query the keys after it. Returns (B, T, C).
+
+        Project (q from x; k and v from context), split into heads, attend with
+        scaled_dot_product_attention, keep its weights (B, nh, T, S) in
+        self.attention_weights (read_only), merge the heads, apply out_proj. Graded on the
+        output, the weights, and the gradients backward finds for x, the context and every
+        projection's weight and bias: use minigrad operations throughout."""
         if x.ndim != 3 or x.shape[-1] != self.d_model:
             raise ValueError(
                 f"MultiHeadAttention: x of shape {x.shape} should be (B, T, {self.d_model})"

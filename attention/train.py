@@ -207,12 +207,16 @@ def _train_step(config, model, optimizer, sampler, history, train_set, step):
 def optimizer_step(config, model, optimizer, sampler, train_set) -> float:
     """One training step on a random batch; returns the batch loss as a float.
 
-    train_set is (ids, targets, mask), arrays with one row per example. Draw
-    config.batch_size row numbers with sampler.integers, run the model on those rows of
-    ids, take cross_entropy of its output against the same rows of targets (with their
-    mask), clear the old gradients (optimizer.zero_grad), backpropagate (only parameters
-    need gradients: intermediate_grads=False), clip the gradient norm to config.clip with
-    clip_grad_norm_, and let the optimizer step."""
+    train_set is (ids, targets, mask), arrays with one row per example. Draw the batch's
+    row numbers with `sampler.integers(0, len(ids), size=config.batch_size)`, run the model
+    on those rows of ids, take cross_entropy of its output against the same rows of
+    targets (with mask=the same rows of mask), clear the old gradients (optimizer.zero_grad,
+    before backward or after the previous step), backpropagate (only parameters need
+    gradients: intermediate_grads=False), clip the gradient norm to config.clip with
+    clip_grad_norm_, and let the optimizer step. The learning rate is set for you.
+
+    Graded by behaviour: a tiny model's parameters after one and after three steps, and
+    the losses returned, must equal the reference step's for the same data and seeds."""
     # BEGIN SOLUTION task2_4: one training step
     ids, targets, mask = train_set
     batch = sampler.integers(0, len(ids), size=config.batch_size)

@@ -30,7 +30,11 @@ def handout(blank_handout, tmp_path):
 
 
 def run(handout, *tasks, **options):
-    """Grade; returns ({task number: score}, {task number: output}, payload)."""
+    """Grade (without the hidden checks unless asked); returns ({task number: score},
+    {task number: output}, payload)."""
+    if "hidden" not in options:
+        options["hidden"] = handout.parent / "no_hidden_checks"
+        options["hidden"].mkdir(exist_ok=True)
     payload = grade(handout, list(tasks) or None, results=handout / "results.json", seed=7,
                     **options)
     scores = {t["name"].split(":")[0][len("Task "):]: t["score"] for t in payload["tests"]}
@@ -293,3 +297,54 @@ def test_the_command_line_prints_the_table_and_exits_non_zero_below_full_marks(h
     assert done.returncode == 1, done.stderr
     assert "total" in done.stdout and "10 / 20" in done.stdout.replace("  ", " ")
     assert "seed 3" in done.stdout
+
+
+# ---- hidden checks and the Gradescope bundle --------------------------------------------------
+
+def test_hidden_checks_are_graded_and_catch_what_the_public_ones_miss(handout, tmp_path):
+    # An exp backward that is right on the public checks' small inputs only.
+    answer(handout, "task1_1", {"the backward of exp": indent("""
+        (out,) = ctx.saved_arrays
+        return grad * out if np.abs(out).max() < 1e3 else grad
+        """, 8)})
+    scores, outputs, _ = run(handout, "task1_1", hidden=ROOT / "hidden_checks")
+    assert "exp of large and small values" in outputs["1.1"]
+    assert scores["1.1"] < 10, outputs["1.1"]
+    empty = tmp_path / "no_hidden"
+    empty.mkdir()
+    scores, outputs, _ = run(handout, "task1_1", hidden=empty)
+    assert scores["1.1"] == 10 and "exp of large" not in outputs["1.1"]
+
+
+def test_the_gradescope_bundle_grades_a_submission_in_a_simulated_autograder(handout, tmp_path):
+    import zipfile
+
+    bundle = tmp_path / "autograder.zip"
+    done = subprocess.run([sys.executable, "-m", "minigrad.course", "autograder", str(bundle),
+                           "--tasks", "task1_2", "task2_2", "--timeout", "60"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(bundle) as z:
+        names = z.namelist()
+        z.extractall(root / "source")
+    assert {"setup.sh", "run_autograder", "project/pyproject.toml",
+            "project/minigrad/course/grader/run.py",
+            "project/hidden_checks/more_cases.py"} <= set(names)
+    assert not any("__pycache__" in n or n.startswith("project/.git/") for n in names)
+    assert "pip\" install -e" in (root / "source" / "setup.sh").read_text()
+    # The student uploads their handout folder, with task 1.2 done and 2.2 left blank.
+    answer(handout, "task1_2")
+    shutil.copytree(handout, root / "submission" / "handout")
+    run_script = root / "source" / "run_autograder"
+    run_script.chmod(0o755)
+    env = {"PATH": "/usr/bin:/bin", "AUTOGRADER_ROOT": str(root), "PYTHON": sys.executable}
+    done = subprocess.run(["bash", str(run_script)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["max_score"] == 20 and results["score"] == 10, results
+    assert [t["name"] for t in results["tests"]] == [
+        "Task 1.2: Undoing broadcasting", "Task 2.2: Scaled dot-product attention"]
+    # The hidden checks in the bundle were graded too.
+    assert "longer sequences" in results["tests"][1]["output"]

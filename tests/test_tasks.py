@@ -1,11 +1,14 @@
-"""The grading tests of the course assignment, one marker per task (see the catalogue).
+"""The tests of the course assignment, one marker per task: `python -m pytest -m task1_1`.
 
-Each task's tests touch only that task's code: op backwards are checked by calling the op's
-own forward and backward on arrays (mg.check_function: no engine, no other op), the engine
-is tested with the ops given as examples (add, sub, mul, neg), the attention layers by
-their forward values against a NumPy reference, and the training step with stand-ins for
-the model, loss and optimizer. So a blank or a wrong answer in one task costs only that
-task's points.
+They check what each task teaches, against references that need no solution: an op's
+backward against finite differences of its own forward (mg.check_function: no engine, no
+other op), the engine on small graphs with known gradients, attention's values against a
+short NumPy version of the formula and its gradients with mg.gradcheck, and the training
+step with stand-ins that record what it did. The instructor's grader checks the same
+behaviour on fresh inputs against its own solutions.
+
+Tasks build on each other: the gradient tests of attention (2.2, 2.3) need your engine
+(1.4) and your softmax backward (2.1) too.
 """
 
 import importlib
@@ -168,6 +171,16 @@ def test_engine_accumulates_over_calls_and_frees_the_graph():
 
 
 @pytest.mark.task1_4
+def test_engine_sums_a_broadcast_bias_back_to_its_shape():
+    x, w, b = leaf(normal(4, 3)), leaf(normal(3, 2)), leaf(normal(2))
+    y = x @ w + b  # b (2,) is added to every row of the (4, 2) batch
+    y.backward(ones_like(y))
+    assert b.grad.shape == (2,), f"b.grad should have b's shape (2,), got {b.grad.shape}"
+    np.testing.assert_allclose(b.grad, [4.0, 4.0], err_msg="each row adds 1 to b's gradient")
+    np.testing.assert_allclose(w.grad, x.data.T @ np.ones((4, 2)))
+
+
+@pytest.mark.task1_4
 def test_engine_handles_a_long_chain_without_recursion():
     x = leaf([1.0])
     y = x
@@ -243,6 +256,29 @@ def test_scaled_dot_product_attention(mask_kind):
                                err_msg=f"attention output ({mask_kind})")
 
 
+@pytest.mark.task2_2
+def test_scaled_dot_product_attention_uses_a_given_scale():
+    q, k, v = normal(2, 3, 4), normal(2, 5, 4), normal(2, 5, 6)
+    attend = load("attention.attention.scaled_dot_product_attention")
+    with mg.no_grad():
+        out, _ = attend(mg.tensor(q), mg.tensor(k), mg.tensor(v), scale=0.3)
+    # The reference divides by sqrt(d); scaling q first gives 0.3 * q k^T.
+    expected, _ = reference_attention(q * 0.3 * np.sqrt(4), k, v)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-6, err_msg="scale=0.3 ignored?")
+
+
+@pytest.mark.task2_2
+@pytest.mark.parametrize("mask_kind", ["none", "causal", "fully-masked-row"])
+def test_gradients_flow_through_attention_to_q_k_and_v(mask_kind):
+    q, k, v, mask, causal, _ = sdpa_case(mask_kind)
+    attend = load("attention.attention.scaled_dot_product_attention")
+    tensors = [mg.tensor(a, requires_grad=True) for a in (q, k, v)]
+    out, _ = attend(*tensors, mask=mask, causal=causal)
+    assert out.requires_grad, ("no gradient can reach q, k or v: build the output with "
+                               "minigrad operations, not NumPy on .data")
+    mg.gradcheck(lambda q, k, v: attend(q, k, v, mask=mask, causal=causal)[0], *tensors)
+
+
 # ---- Task 2.3: multi-head attention --------------------------------------------------------
 
 def stand_in_attention(q, k, v, mask=None, causal=False):
@@ -295,63 +331,113 @@ def test_multihead_attention(kind, monkeypatch):
                                err_msg="mha.attention_weights should be (B, heads, T, S)")
 
 
+@pytest.mark.task2_3
+@pytest.mark.parametrize("kind", ["self", "cross"])
+def test_gradients_flow_through_multihead_attention(kind):
+    multihead = importlib.import_module("attention.multihead")
+    mg.manual_seed(2)
+    mha = multihead.MultiHeadAttention(4, 2).to("float64")
+    x = mg.tensor(normal(1, 3, 4), requires_grad=True)
+    context = mg.tensor(normal(1, 2, 4), requires_grad=True) if kind == "cross" else None
+    y = mha(x, context=context)
+    assert y.requires_grad, "no gradient can reach x: use minigrad operations throughout"
+    y.sum().backward()
+    for name, p in mha.named_parameters():
+        assert p.grad is not None, f"no gradient reached {name}"
+    inputs = [x] if context is None else [x, context]
+    mg.gradcheck(lambda *a: mha(a[0], context=a[1] if len(a) > 1 else None), *inputs)
+
+
 # ---- Task 2.4: the training loop ---------------------------------------------------------
 
-@pytest.mark.task2_4
-def test_training_step_does_forward_loss_backward_clip_step_in_order(monkeypatch):
-    train_module = importlib.import_module("attention.train")
-    log = []
-    ids = np.arange(40).reshape(10, 4)
-    targets, mask = ids % 3, ids % 2 == 0
+class Recorder:
+    """Stand-ins for the model, its parameters, the loss and the optimizer that record what
+    the training step did with them, and behave like the real ones where it matters:
+    backward adds this batch's gradient to whatever .grad holds, zero_grad clears it."""
 
-    class Loss:
-        def backward(self, **options):
-            log.append("backward")
+    def __init__(self):
+        self.param = type("Parameter", (), {"grad": None})()
+        self.log, self.seen = [], {}
 
-        def item(self):
-            return 0.25
-
-    def model(batch_ids):
-        log.append("forward")
-        model.seen = np.asarray(batch_ids)
+    # the model
+    def __call__(self, batch_ids):
+        self.log.append("forward")
+        self.seen["ids"] = np.asarray(batch_ids)
         return "logits"
 
-    def fake_cross_entropy(logits, batch_targets, mask=None):
-        log.append("loss")
-        fake_cross_entropy.seen = (logits, np.asarray(batch_targets), np.asarray(mask))
+    def parameters(self):
+        return [self.param]
+
+    # the loss
+    def cross_entropy(self, logits, targets, mask=None):
+        self.log.append("loss")
+        self.seen["loss inputs"] = (logits, np.asarray(targets), np.asarray(mask))
+        recorder = self
+
+        class Loss:
+            def backward(self, **options):
+                recorder.log.append("backward")
+                fresh = np.full(3, float(len(recorder.log)))  # this batch's gradient
+                recorder.seen["fresh"] = fresh
+                g = recorder.param.grad
+                recorder.param.grad = fresh if g is None else g + fresh
+
+            def item(self):
+                return 0.25
+
         return Loss()
 
-    class Optimizer:
-        lr = None
+    def clip(self, params, max_norm):
+        self.log.append("clip")
+        self.seen["clip"] = (list(params), max_norm, None if self.param.grad is None
+                             else self.param.grad.copy())
 
-        def zero_grad(self):
-            log.append("zero_grad")
+    # the optimizer
+    lr = None
 
-        def step(self):
-            log.append(f"step(lr={self.lr:.6f})")
+    def zero_grad(self):
+        self.log.append("zero_grad")
+        self.param.grad = None
 
-    def fake_clip(params, max_norm):
-        log.append(f"clip({max_norm})")
+    def step(self):
+        self.log.append("step")
+        self.seen["stepped with"] = None if self.param.grad is None else self.param.grad.copy()
 
-    monkeypatch.setattr(train_module, "cross_entropy", fake_cross_entropy)
-    monkeypatch.setattr(train_module, "clip_grad_norm_", fake_clip)
-    model.parameters = lambda: []
+
+@pytest.mark.task2_4
+def test_training_step_forward_loss_backward_clip_step(monkeypatch):
+    train_module = importlib.import_module("attention.train")
+    ids = np.arange(40).reshape(10, 4)
+    targets, mask = ids % 3, ids % 2 == 0
+    recorder = Recorder()
+    monkeypatch.setattr(train_module, "cross_entropy", recorder.cross_entropy)
+    monkeypatch.setattr(train_module, "clip_grad_norm_", recorder.clip)
     config = train_module.TrainConfig(task="pair", batch_size=6).resolved()
-    history = {"step": [], "train_loss": []}
-    train_module._train_step(config, model, Optimizer(), np.random.default_rng(0), history,
-                             (ids, targets, mask), step=4)
-
-    lr = train_module.learning_rate(config, 4)
-    assert log == ["forward", "loss", "zero_grad", "backward", f"clip({config.clip})",
-                   f"step(lr={lr:.6f})"] or log == [
-        "zero_grad", "forward", "loss", "backward", f"clip({config.clip})",
-        f"step(lr={lr:.6f})"], f"the step did, in order: {log}"
-    batch = model.seen
-    assert batch.shape == (6, 4), f"the model should get batch_size rows, got {batch.shape}"
-    rows = batch[:, 0] // 4  # which training rows were drawn
-    np.testing.assert_array_equal(batch, ids[rows], err_msg="the batch must be rows of ids")
-    logits, batch_targets, batch_mask = fake_cross_entropy.seen
+    sampler = np.random.default_rng(0)
+    for _ in range(2):  # a second step shows whether the old gradient was cleared
+        loss = train_module.optimizer_step(config, recorder, recorder, sampler,
+                                           (ids, targets, mask))
+        assert loss == 0.25, "return the batch loss as a float (loss.item())"
+        stepped = recorder.seen.get("stepped with")
+        assert stepped is not None, f"the optimizer never stepped with a gradient: {recorder.log}"
+        np.testing.assert_array_equal(
+            stepped, recorder.seen["fresh"], err_msg="the step must see this batch's gradient "
+            "only: clear the old one (optimizer.zero_grad()) before backward")
+        params, max_norm, clipped = recorder.seen["clip"]
+        assert params == [recorder.param] and max_norm == config.clip, \
+            "clip_grad_norm_(model.parameters(), config.clip)"
+        assert clipped is not None, "clip after backward, when the gradients exist"
+        assert recorder.log.index("clip") < len(recorder.log) - 1 and \
+            recorder.log[-1] in ("step", "zero_grad"), f"clip, then step: {recorder.log}"
+        recorder.log.clear()
+    replay = np.random.default_rng(0)
+    replay.integers(0, 10, size=6)  # the first step's batch
+    second = replay.integers(0, 10, size=6)
+    np.testing.assert_array_equal(recorder.seen["ids"], ids[second],
+                                  err_msg="draw the batch with sampler.integers(0, len(ids), "
+                                  "size=config.batch_size)")
+    logits, batch_targets, batch_mask = recorder.seen["loss inputs"]
     assert logits == "logits", "the loss takes the model's output"
-    np.testing.assert_array_equal(batch_targets, targets[rows], err_msg="targets of the same rows")
-    np.testing.assert_array_equal(batch_mask, mask[rows], err_msg="mask of the same rows")
-    assert history == {"step": [5], "train_loss": [0.25]}, f"history after step 4: {history}"
+    np.testing.assert_array_equal(batch_targets, targets[second],
+                                  err_msg="targets of the same rows")
+    np.testing.assert_array_equal(batch_mask, mask[second], err_msg="mask of the same rows")

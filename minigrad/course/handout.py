@@ -5,6 +5,7 @@ every selected task's regions replaced by NotImplementedError stubs, the other r
 markers removed, the tests intact, and a README that lists the tasks with their points.
 """
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,9 +33,10 @@ def repository_root() -> Path:
     return root
 
 
-def project_files(root: Path) -> list:
+def project_files(root: Path, instructor: bool = False) -> list:
     """Files to copy, relative to root. In a git checkout: the tracked files and new ones
-    not yet committed, minus what .gitignore excludes."""
+    not yet committed, minus what .gitignore excludes. instructor=True keeps the
+    instructor-only files (the grader, hidden checks) that handouts leave out."""
     if (root / ".git").exists() and shutil.which("git"):
         command = ["git", "ls-files", "--cached", "--others", "--exclude-standard"]
         listed = subprocess.run(command, cwd=root, capture_output=True, text=True,
@@ -44,7 +46,7 @@ def project_files(root: Path) -> list:
         files = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
     return sorted(f for f in files
                   if not set(Path(f).parts) & SKIP_DIRS and ".egg-info" not in f
-                  and not Path(f).as_posix().startswith(SKIP_PATHS))
+                  and (instructor or not Path(f).as_posix().startswith(SKIP_PATHS)))
 
 
 def handout_files(tasks, root: Path | None = None) -> dict:
@@ -60,7 +62,8 @@ def handout_files(tasks, root: Path | None = None) -> dict:
             contents[name] = blank(text, by_id, name).encode("utf-8")
         else:
             contents[name] = (root / name).read_bytes()
-    contents["README.md"] = student_readme(tasks).encode("utf-8")
+    original = contents.get("README.md", b"").decode("utf-8")
+    contents["README.md"] = student_readme(tasks, original).encode("utf-8")
     contents[MARKER] = (" ".join(task.id for task in tasks) + "\n").encode("utf-8")
     return contents
 
@@ -103,41 +106,84 @@ def _check_regions(root: Path, files: list):
                                      f"{region.task!r}; add it to the catalogue")
 
 
-def student_readme(tasks) -> str:
+# Sections of the repository's README that are not for students (they speak of the
+# instructor's commands and of folders a handout leaves out).
+INSTRUCTOR_SECTIONS = ("## For instructors", "## Tests and benchmarks")
+
+
+def library_readme(text: str) -> str:
+    """The repository's README without its instructor sections and folders."""
+    parts = re.split(r"(?m)^(?=## )", text)
+    kept = [p for p in parts if not p.startswith(INSTRUCTOR_SECTIONS)]
+    text = "".join(kept).replace("tests/ examples/ benchmarks/", "tests/ examples/")
+    return re.sub(r"(?m)^minigrad/course/ .*$", "minigrad/course/        the task list, and "
+                  "`grade` (runs each task's tests)", text)
+
+
+def student_readme(tasks, repository_readme: str = "") -> str:
     total = sum(task.points for task in tasks)
     rows = "\n".join(
         f"| {task.number} | {task.title} | {task.points} | "
         f"{', '.join(f'`{f}`' for f in task.files)} | {task.summary} |" for task in tasks)
     first = tasks[0] if tasks else None
     first_id, first_number = (first.id, first.number) if first else ("task1_1", "1.1")
-    return f"""# Assignment: backprop and attention from scratch
+    header = f"""# Assignment: backprop and attention from scratch
 
 You get a working autodiff engine and attention library with some parts left for you to
-write. Each part raises `NotImplementedError("Task N.M: ...")` where your code goes.
-Do the tasks in order: later ones build on what the earlier ones teach.
+write. Each part sits between two marker lines, with a stub in between:
+
+```python
+        # BEGIN TASK 1.1: the backward of exp
+        raise NotImplementedError("Task 1.1: implement the backward of exp")
+        # END TASK 1.1
+```
+
+Replace the stub with your code, between the markers, and leave the marker lines as they
+are: only the lines between them are graded, and a task whose markers are missing or
+edited scores 0. Do the tasks in order: later ones build on what the earlier ones teach.
 
 | Task | Title | Points | Files | What you write |
 |---|---|---|---|---|
 {rows}
 
-Total: {total} points.
+Total: {total} points. The docstring above each stub states what is graded: the op's math
+and its derivative, the shapes, what to return.
 
 ## Set up
 
 In a fresh virtual environment (`python3 -m venv .venv && . .venv/bin/activate`):
 
 ```bash
-pip install -e ".[test]" && python -m minigrad.course grade    # set up, then grade all
+pip install -e ".[test]"
 ```
 
-## Work on one task
+## Work on one task, then grade yourself
 
 ```bash
-python -m pytest -m {first_id}          # the tests that grade task {first_number}
+python -m pytest -m {first_id}          # the tests of task {first_number}
 python -m minigrad.course grade         # every task: a table of points, and results.json
+python -m pytest                        # everything: passes completely once all are done
 ```
 
 A failing test says what to fix: which op, which input, the expected value (from finite
-differences of the op's own forward) against what your backward returned. Read the
-docstring above each stub: it states the op's math and its derivative.
+differences of the op's own forward) against what your backward returned. The attention
+tests also check that gradients reach q, k and v, so compute with minigrad operations, not
+NumPy on `.data`. Your instructor grades the same behaviour on fresh inputs.
+
+## Tools that help
+
+- `mg.check_function(Op, array, ...)` checks one op's backward element by element and
+  names the first wrong element with both values; `mg.gradcheck(f, x)` does the same for
+  any function of tensors.
+- `mg.check_graph(loss)` checks every node of a graph on its own and names the op whose
+  backward is wrong; `viz.draw(loss)` (from `minigrad import viz`) draws the graph with
+  names, shapes and gradients, and `report.draw()` colours the failing ops.
+- `with mg.trace_backward() as trace: loss.backward()` records backward step by step
+  (`print(trace)`, `trace.to_html("backprop.html")`); `loss.backward(break_on="softmax")`
+  stops in pdb at the top of that op's backward, every local a NumPy array.
+- `with mg.detect_anomaly():` raises at the first NaN or inf, naming the op and your line.
+
+The rest of this file is the library's own README.
 """
+    return header + ("\n---\n\n" + library_readme(repository_readme)
+                     if repository_readme else "")

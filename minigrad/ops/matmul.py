@@ -13,7 +13,13 @@ from minigrad.ops.arithmetic import same_float
 
 
 class MatMul(Function):
-    """a @ b;  d/da = grad @ b^T, d/db = a^T @ grad."""
+    """a @ b;  d/da = grad @ b^T, d/db = a^T @ grad.
+
+    backward returns (grad_a, grad_b) in a's and b's shapes (None for an operand that needs
+    no gradient, ctx.needs_grad). A 1-d a acts as a (1, n) row and a 1-d b as an (n, 1)
+    column, so the gradient gains that axis first and loses it at the end; batched
+    operands (..., n, m) transpose their last two axes (np.swapaxes), and a batch axis
+    that broadcasting added is summed by the engine."""
 
     name = "matmul"
     kind = "matmul"

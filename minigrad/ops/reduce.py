@@ -1,8 +1,10 @@
 """Reductions: sum, mean, max, min, var over an axis, a tuple of axes, or everything.
 
-Their backward spreads the output gradient back over the reduced axes. With
-keepdims=False those axes are gone from the gradient, so `_restore_axes` puts them back as
-size-1 axes first; broadcasting then does the spreading.
+Their backward must spread the output gradient back over the reduced axes and return an
+array of the input's full shape. With keepdims=False those axes are gone from the
+gradient, so put them back as size-1 axes first (`_restore_axes`), then expand to the
+input's shape (np.broadcast_to, or an arithmetic op with an array of that shape). The
+engine never does this for you: it only sums gradients down, never spreads them out.
 """
 
 import numpy as np
@@ -40,7 +42,10 @@ def _restore_axes(grad: np.ndarray, axes: tuple, keepdims: bool) -> np.ndarray:
 
 
 class Sum(Function):
-    """sum(a) over axes;  d/da_i = 1 for every element that was summed."""
+    """sum(a) over axes;  d/da_i = 1 for every element that was summed.
+
+    backward returns the incoming gradient copied to every summed element: an array of
+    a's shape (ctx.shape), from the reduced axes (ctx.axes) and ctx.keepdims."""
 
     name = "sum"
     kind = "reduce"
@@ -59,7 +64,10 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """mean(a) over axes;  d/da_i = 1 / n, n the number of elements averaged."""
+    """mean(a) over axes;  d/da_i = 1 / n, n the number of elements averaged.
+
+    backward returns the incoming gradient divided by n (ctx.count) at every averaged
+    element: an array of a's shape (ctx.shape)."""
 
     name = "mean"
     kind = "reduce"
@@ -80,7 +88,11 @@ class Mean(Function):
 
 
 class Max(Function):
-    """max(a) over axes;  the gradient goes to the maximum, split evenly among ties."""
+    """max(a) over axes;  the gradient goes to the maximum, split evenly among ties.
+
+    backward returns an array of a's shape: the incoming gradient at each maximum of its
+    reduced slice, divided by the number of tied maxima there, and 0 elsewhere (forward
+    saved a and the kept-dims maximum)."""
 
     name = "max"
     kind = "reduce"
