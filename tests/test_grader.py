@@ -3,6 +3,7 @@ and fed the classic mistakes: each must cost exactly the checks it would have fa
 message that names the mistake. (Instructor-only: handouts leave this file out.)"""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -91,8 +92,10 @@ def test_patching_pytest_and_numpy_outside_the_regions_changes_nothing(handout):
         "def pytest_runtest_makereport(item, call):\n"
         "    outcome = yield\n    outcome.get_result().outcome = 'passed'\n")
     edit(handout / "tests" / "test_tasks.py", "def test_", "def ignored_")
+    answer(handout, "task1_2")  # one honest task among the blanks
     scores, _, payload = run(handout)
-    assert payload["score"] == 0, scores
+    assert scores.pop("1.2") == 10
+    assert set(scores.values()) == {0}, scores
     assert "minigrad/__init__.py (changed outside the task markers)" in payload["ignored"]
     assert "tests/conftest.py (changed outside the task markers)" in payload["ignored"]
     assert "tests/test_tasks.py (changed outside the task markers)" in payload["ignored"]
@@ -191,9 +194,9 @@ def test_a_region_whose_markers_were_damaged_scores_zero_for_its_task_only(hando
 def test_an_infinite_loop_costs_the_checks_it_stops(handout):
     answer(handout, "task1_2")
     answer(handout, "task2_2", {"scaled dot-product attention": "    while True:\n        pass"})
-    scores, outputs, _ = run(handout, "task1_2", "task2_2", timeout=10)
+    scores, outputs, _ = run(handout, "task1_2", "task2_2", timeout=4)
     assert scores == {"1.2": 10, "2.2": 0}
-    assert "timed out after 10 s" in outputs["2.2"]
+    assert "timed out after 4 s" in outputs["2.2"]
 
 
 def test_a_syntax_error_costs_only_the_task_whose_file_it_breaks(handout):
@@ -348,3 +351,16 @@ def test_the_gradescope_bundle_grades_a_submission_in_a_simulated_autograder(han
         "Task 1.2: Undoing broadcasting", "Task 2.2: Scaled dot-product attention"]
     # The hidden checks in the bundle were graded too.
     assert "longer sequences" in results["tests"][1]["output"]
+
+
+def test_a_solved_handout_passes_its_own_test_suite(blank_handout, tmp_path):
+    # Every test a handout ships must pass once the tasks are done: none may need a file the
+    # handout leaves out, or an error wording that only the solution happens to produce.
+    solved = shutil.copytree(blank_handout, tmp_path / "solved")
+    for task in TASKS:
+        answer(solved, task.id)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           "-x"], cwd=solved, capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(solved)})
+    assert done.returncode == 0, done.stdout[-3000:]
+    assert " passed" in done.stdout.splitlines()[-1] and "failed" not in done.stdout

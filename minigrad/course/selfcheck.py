@@ -1,12 +1,11 @@
-"""Grading a copy of the repository: each task's tests, under a time limit, into points.
+"""Grading yourself in a handout: each task's tests, under a time limit, into points.
 
-Each task runs in its own pytest process, so a crash or an infinite loop in one task's
-code costs that task only: the process is killed at the time limit and the task scores 0.
-The grading tests are this installation's own copy of tests/test_tasks.py, run in a
-scratch folder without the copy's conftest or pytest settings, so editing the tests in a
-submission changes nothing; the code under test is imported from the graded folder.
-Points are the task's points times the fraction of its tests that pass. results.json is
-in Gradescope's format: tests[] with name, score, max_score and output, and the total.
+A handout has no solutions to judge against, so `python -m minigrad.course grade` there
+runs the student's own tests (tests/test_tasks.py, one pytest process per task, so a crash
+or an infinite loop costs that task only) and turns them into a table of points. It is a
+self-check: the instructor's grader (minigrad/course/grader/, not in handouts) judges the
+same behaviour on fresh inputs against its own solutions. results.json is in Gradescope's
+format: tests[] with name, score, max_score and output, and the total.
 """
 
 import importlib.util
