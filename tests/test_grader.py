@@ -2,6 +2,7 @@
 and fed the classic mistakes: each must cost exactly the checks it would have faked, with a
 message that names the mistake. (Instructor-only: handouts leave this file out.)"""
 
+import inspect
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from minigrad.course.catalogue import BY_ID, TASKS
 from minigrad.course.grader.run import grade
 from minigrad.course.handout import make
 from tests.copies import ROOT, answer
+from tests.test_tasks import reference_attention
 
 
 @pytest.fixture(scope="module")
@@ -126,28 +128,24 @@ def test_patches_made_inside_a_region_fake_nothing(handout):
     assert "returns the incoming gradient unchanged" in outputs["1.1"]
 
 
-NUMPY_ATTENTION = """
-qa, ka, va = (np.asarray(t.data, dtype=np.float64) for t in (q, k, v))
-scores = qa @ np.swapaxes(ka, -1, -2) * (1 / np.sqrt(qa.shape[-1]) if scale is None else scale)
+# The students' own NumPy reference (tests/test_tasks.py), copied into the region and its
+# result wrapped in mg.tensor: right values, no graph.
+NUMPY_ATTENTION = inspect.getsource(reference_attention) + """
 allowed = mask
 if causal:
     tri = causal_mask(q.shape[-2], k.shape[-2])
     allowed = tri if allowed is None else allowed & tri
-if allowed is not None:
-    scores = np.where(allowed, scores, -np.inf)
-top = np.max(scores, axis=-1, keepdims=True)
-e = np.exp(scores - np.where(np.isfinite(top), top, 0))
-total = e.sum(axis=-1, keepdims=True)
-weights = e / np.where(total == 0, 1, total)
-return mg.tensor(weights @ va), mg.tensor(weights)
+out, weights = reference_attention(q.data, k.data, v.data, allowed)
+return mg.tensor(out), mg.tensor(weights)
 """
 
 
 def test_attention_in_numpy_gets_the_forward_values_and_no_gradient_points(handout):
     answer(handout, "task2_2", {"scaled dot-product attention": indent(NUMPY_ATTENTION, 4)})
     scores, outputs, payload = run(handout, "task2_2")
-    # out and weights right, the gradients of q, k and v missing: 2 of 5 in every check.
-    assert scores["2.2"] == pytest.approx(10 * 2 / 5)
+    # out and weights right, the gradients of q, k and v missing: 2 of 5 in every check
+    # (but the one with an explicit scale, which the reference ignores).
+    assert scores["2.2"] == pytest.approx(10 * 2 / 5 * 5 / 6, abs=0.01)
     assert "no gradient reached q" in outputs["2.2"]
     assert "constants to the engine" in outputs["2.2"]
 

@@ -58,35 +58,34 @@ TASK1_2 = [_sum_to_shape_check(g, s) for g, s in [
 # ---- task 1.4: the engine ------------------------------------------------------------------
 # Wrong engines, to name a mistake when a student's gradients match one of them.
 
-def _overwriting(root, grad, order, step):
-    """Each gradient that arrives replaces the one before, instead of adding to it."""
-    pending = {id(root): grad}
-    for tensor in order:
-        g = pending.pop(id(tensor), None)
-        if g is None:
-            continue
-        step.keep(tensor, g)
-        if tensor._ctx is not None:
-            for parent, sent in zip(tensor._ctx.inputs, step.through(tensor._ctx, g)):
-                if sent is not None:
-                    pending[id(parent)] = sent
-
-
-def _unfitted(root, grad, order, step):
-    """Calls each op's backward directly, so nothing is summed back to its input's shape."""
-    pending = {id(root): grad}
-    for tensor in order:
-        g = pending.pop(id(tensor), None)
-        if g is None:
-            continue
-        step.keep(tensor, g)
-        if tensor._ctx is not None:
-            sent = tensor._ctx.fn.backward(tensor._ctx, g)
-            sent = sent if isinstance(sent, tuple) else (sent,)
-            for parent, s in zip(tensor._ctx.inputs, sent):
-                if s is not None and parent is not None and parent.requires_grad:
+def _wrong_engine(send, add):
+    """A textbook backward pass with one thing changed: how each node sends its gradient
+    (`send(step, ctx, g)`) or how arriving gradients combine (`add(received, sent)`)."""
+    def backpropagate(root, grad, order, step):
+        pending = {id(root): grad}
+        for tensor in order:
+            g = pending.pop(id(tensor), None)
+            if g is None:
+                continue
+            step.keep(tensor, g)
+            if tensor._ctx is None:
+                continue
+            for parent, sent in zip(tensor._ctx.inputs, send(step, tensor._ctx, g)):
+                if sent is not None and parent is not None and parent.requires_grad:
                     received = pending.get(id(parent))
-                    pending[id(parent)] = s if received is None else received + s
+                    pending[id(parent)] = sent if received is None else add(received, sent)
+    return backpropagate
+
+
+def _unfitted_send(step, ctx, g):
+    """Each op's backward called directly: nothing summed back to its input's shape."""
+    sent = ctx.fn.backward(ctx, g)
+    return sent if isinstance(sent, tuple) else (sent,)
+
+
+# Each gradient that arrives replaces the one before, instead of adding to it.
+_overwriting = _wrong_engine(lambda step, ctx, g: step.through(ctx, g), lambda r, s: s)
+_unfitted = _wrong_engine(_unfitted_send, lambda r, s: r + s)
 
 
 def _preorder(root):
