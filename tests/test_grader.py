@@ -215,7 +215,7 @@ MISTAKES = [
     ("task1_4", "the backward pass: send each node's gradient to its inputs", None, 4,
      "replace each other (= instead of adding)"),
     ("task1_4", "the backward pass: send each node's gradient to its inputs", None, 4,
-     "not reduced to the input's shape"),
+     "each op's backward is called directly"),
     ("task1_2", "sum_to_shape, which unbroadcast uses",
      "extra = grad.ndim - len(shape)\nif extra:\n    grad = grad.sum(axis=tuple(range(extra)))"
      "\nreturn grad", 4, "the input's size-1 axes that broadcasting stretched"),
@@ -244,7 +244,7 @@ def _mistaken(task_id, what, code, spaces, sentence):
         "not divided by sqrt(d_k)": ("scores = (q * scale) @", "scores = q @"),
         "replace each other (= instead of adding)": (
             "parent_grad if received is None else received + parent_grad", "parent_grad"),
-        "not reduced to the input's shape": (
+        "each op's backward is called directly": (
             "grads = step.through(tensor._ctx, g)",
             "grads = tensor._ctx.fn.backward(tensor._ctx, g)"),
         "an operand is not transposed": ("np.matmul(grad, np.swapaxes(b2, -1, -2))",
@@ -362,3 +362,67 @@ def test_a_solved_handout_passes_its_own_test_suite(blank_handout, tmp_path):
                           env={**os.environ, "PYTHONPATH": str(solved)})
     assert done.returncode == 0, done.stdout[-3000:]
     assert " passed" in done.stdout.splitlines()[-1] and "failed" not in done.stdout
+
+
+# ---- what an attacker found, kept fixed -------------------------------------------------------
+
+def test_symbolic_links_into_the_graders_own_files_score_nothing(handout, tmp_path):
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    for package in ("minigrad", "attention"):
+        (linked / package).symlink_to(ROOT / package)
+    scores, outputs, _ = run(linked, "task1_1", "task2_2")
+    assert scores == {"1.1": 0, "2.2": 0}
+    assert "symbolic link" in outputs["1.1"]
+    # One linked file among honest ones: that task only.
+    answer(handout, "task1_2")
+    target = handout / "minigrad" / "ops" / "elementwise.py"
+    target.unlink()
+    target.symlink_to(ROOT / "minigrad" / "ops" / "elementwise.py")
+    scores, outputs, payload = run(handout, "task1_1", "task1_2")
+    assert scores == {"1.1": 0, "1.2": 10}
+    assert "minigrad/ops/elementwise.py (a symbolic link)" in payload["ignored"]
+
+
+def test_the_graders_models_of_wrong_answers_are_out_of_the_students_reach(handout):
+    # Some mistake models are right answers with one thing changed; the child never has them.
+    answer(handout, "task2_4", {"one training step": indent("""
+        from minigrad.course.grader.models import training_step
+        return training_step()(config, model, optimizer, sampler, train_set)
+        """, 4)})
+    scores, outputs, _ = run(handout, "task2_4")
+    assert scores["2.4"] == 0
+    assert "ModuleNotFoundError" in outputs["2.4"]
+
+
+def test_forged_or_oversized_results_are_refused_without_harm(handout):
+    # exp's answer replaces the child's writers: an oversized array, and a malformed report.
+    answer(handout, "task1_1", {"the backward of exp": indent("""
+        import json
+        np.savez = lambda f, **kw: np.savez_compressed(f, grad_a=np.zeros((3000, 3000)))
+        json.dumps = lambda *args, **kwargs: '{"error": {"where": "x:y"}, "missing": 3}'
+        (out,) = ctx.saved_arrays
+        return grad * out
+        """, 8)})
+    answer(handout, "task1_2")
+    scores, outputs, _ = run(handout, "task1_1", "task1_2")
+    assert scores["1.1"] < 10 and scores["1.2"] == 10
+    assert "unreadable result" in outputs["1.1"] or "raised" in outputs["1.1"]
+
+
+def test_an_answer_indented_with_tabs_is_graded_like_any_other(handout):
+    tabs = "\t\t(out,) = ctx.saved_arrays\n\t\tif True:\n\t\t\treturn grad * out"
+    answer(handout, "task1_1", {"the backward of exp": tabs})
+    scores, outputs, _ = run(handout, "task1_1")
+    assert scores["1.1"] == 10, outputs["1.1"]
+
+
+def test_a_syntax_error_in_an_engine_file_is_reported_at_the_students_line(handout):
+    answer(handout, "task1_1", {"the backward of log": "        return grad / (a"})
+    scores, outputs, _ = run(handout, "task1_1")
+    assert scores["1.1"] == 0
+    line = next(n for n, text in enumerate(
+        (handout / "minigrad" / "ops" / "elementwise.py").read_text().split("\n"), 1)
+        if "return grad / (a" in text)
+    assert "SyntaxError" in outputs["1.1"]
+    assert f"minigrad/ops/elementwise.py:{line}, in your answer" in outputs["1.1"], outputs["1.1"]

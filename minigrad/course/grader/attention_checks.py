@@ -37,20 +37,6 @@ def _backward(out, upstream) -> bool:
     return True
 
 
-# ---- a NumPy forward, only for naming mistakes ----------------------------------------------
-
-def _reference(q, k, v, allowed=None, scale=None, fill=-np.inf, axis=-1):
-    scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
-    scores = q @ np.swapaxes(k, -1, -2) * scale
-    if allowed is not None:
-        scores = np.where(allowed, scores, fill)
-    top = np.max(scores, axis=axis, keepdims=True)
-    e = np.exp(scores - np.where(np.isfinite(top), top, 0))
-    total = e.sum(axis=axis, keepdims=True)
-    weights = e / np.where(total == 0, 1, total)
-    return weights @ v, weights
-
-
 def _allowed(inputs, causal, flip=False):
     allowed = inputs.get("mask")
     if causal:
@@ -73,7 +59,9 @@ def _sdpa_mistake(sentence, causal, given_scale, **variant):
             options["scale"] = None
         allowed = None if variant.get("no_mask") else _allowed(
             inputs, causal, flip=variant.get("flip", False))
-        out, weights = _reference(q, k, v, allowed, options["scale"],
+        from minigrad.course.grader.models import attention_forward
+
+        out, weights = attention_forward(q, k, v, allowed, options["scale"],
                                   fill=variant.get("fill", -np.inf),
                                   axis=variant.get("axis", -1))
         return {"out": out, "weights": weights}
@@ -121,12 +109,17 @@ def sdpa_check(name, shapes, mask_kind="none", causal=False, scale=None):
         mistakes.append(_sdpa_mistake("the `scale` argument is ignored: when given, it "
                                       "replaces 1 / sqrt(d_k)", causal, scale,
                                       scale="default"))
+    if mask_kind == "fully masked row":
+        mistakes.append(_sdpa_mistake(
+            "the query whose keys are all masked spreads its weight evenly over them: fill "
+            "masked scores with -inf (masked_fill), not 0 or a large negative number, so "
+            "that softmax gives such a row all zeros", causal, scale, fill=-1e9))
+    elif mask_kind != "none" or causal:
+        mistakes.append(_sdpa_mistake("masked scores are set to 0, which still gets weight "
+                                      "after softmax: set them to -inf (masked_fill)",
+                                      causal, scale, fill=0.0))
     if mask_kind != "none" or causal:
-        mistakes += [
-            _sdpa_mistake("the mask is not applied", causal, scale, no_mask=True),
-            _sdpa_mistake("masked scores are set to 0, which still gets weight after "
-                          "softmax: set them to -inf (masked_fill)", causal, scale, fill=0.0),
-        ]
+        mistakes.append(_sdpa_mistake("the mask is not applied", causal, scale, no_mask=True))
     if causal:
         mistakes.append(_sdpa_mistake("the causal mask is flipped: query t may look at keys "
                                       "s <= t (np.tril), not the future", causal, scale,
@@ -156,36 +149,12 @@ PROJECTIONS = ("q_proj", "k_proj", "v_proj", "out_proj")
 PARAMETERS = tuple(f"{p}.{w}" for p in PROJECTIONS for w in ("weight", "bias"))
 
 
-def _mha_reference(inputs, kind, n_heads, merge_transposed=True, split_transposed=True,
-                   keys_from_x=False, out_proj=True):
-    x = inputs["x"]
-    context = x if kind != "cross" or keys_from_x else inputs["context"]
-    B, T, C = x.shape
-    S, hs = context.shape[1], C // n_heads
-
-    def project(name, inp):
-        return inp @ inputs[f"{name}.weight"] + inputs[f"{name}.bias"]
-
-    def split(y, L):
-        if split_transposed:
-            return y.reshape(B, L, n_heads, hs).transpose(0, 2, 1, 3)
-        return y.reshape(B, n_heads, L, hs)
-
-    q, k, v = split(project("q_proj", x), T), split(project("k_proj", context), S), \
-        split(project("v_proj", context), S)
-    allowed = inputs.get("mask")
-    if kind == "causal":
-        allowed = np.tril(np.ones((T, S), dtype=bool))
-    out, weights = _reference(q, k, v, allowed)
-    merged = out.transpose(0, 2, 1, 3).reshape(B, T, C) if merge_transposed else \
-        out.reshape(B, T, C)
-    y = project("out_proj", merged) if out_proj else merged
-    return {"y": y, "weights": weights}
-
-
 def _mha_mistake(sentence, kind, n_heads, **variant):
-    return Mistake(sentence, lambda inputs, expected: _mha_reference(inputs, kind, n_heads,
-                                                                      **variant))
+    def model(inputs, expected):
+        from minigrad.course.grader.models import multihead_forward
+
+        return multihead_forward(inputs, kind, n_heads, **variant)
+    return Mistake(sentence, model)
 
 
 def mha_check(kind, B=2, T=3, S=5, C=8, n_heads=2):

@@ -1,10 +1,8 @@
 """The child process: run one task's checks with the student's answer in place.
 
-Started by the grader as
-
-    python -I -c "import sys; sys.path.insert(0, TREE); ...child.main(SPEC)"
-
-in a scratch copy (TREE) of the grader's own packages with the task's answers spliced in.
+Started by the grader as `python -I -c ...`, which puts TREE first on the import path and
+loads this file by its path (so that it runs even when the package fails to import), in a
+scratch copy (TREE) of the grader's own packages with the task's answers spliced in.
 For check i it reads inputs/i.npz, runs the check's compute, and writes outputs/i.npz
 (arrays only) and outputs/i.json (which outputs were None, or the error raised). It writes
 after every check, so a check that never returns costs only itself and those after it.
@@ -20,14 +18,35 @@ from pathlib import Path
 import numpy as np
 
 
-def _where(error: BaseException, tree: str) -> str:
-    """file:line of the innermost frame inside the copy (the student's line, usually)."""
-    inside = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if frame.filename.startswith(tree)]
+def _where(error: BaseException, tree: str, answers: dict) -> str:
+    """file:line in the copy where it went wrong: the innermost line of the student's
+    answers (`answers`: file -> [[first line, count]]) if the error passed through one,
+    else the innermost line of the copy; for a SyntaxError, the line it points at."""
+    places = [(frame.filename, frame.lineno) for frame in
+              traceback.extract_tb(error.__traceback__)]
+    if isinstance(error, SyntaxError) and error.filename:
+        places.append((error.filename, error.lineno or 0))
+    inside = [(Path(name).relative_to(tree).as_posix(), line) for name, line in places
+              if name.startswith(tree + "/")]
     if not inside:
         return ""
-    frame = inside[-1]
-    return f"{Path(frame.filename).relative_to(tree).as_posix()}:{frame.lineno}"
+    answered = [(name, line) for name, line in inside
+                if any(first <= line < first + count for first, count in answers.get(name, ()))]
+    name, line = (answered or inside)[-1]
+    return f"{name}:{line}"
+
+
+def _describe(error: BaseException, tree: str, answers: dict) -> dict:
+    # A SyntaxError's str() names the copy's file and line: the `where` says it better.
+    text = error.msg if isinstance(error, SyntaxError) and error.msg else str(error)
+    message = text.strip().splitlines()
+    return {"type": type(error).__name__, "message": (message[0] if message else "")[:500],
+            "where": _where(error, tree, answers)}
+
+
+def _write(scratch: Path, i: int, arrays: dict, report: dict):
+    np.savez(scratch / "outputs" / f"{i}.npz", **arrays)
+    (scratch / "outputs" / f"{i}.json").write_text(json.dumps(report))
 
 
 def _arrays(outputs) -> tuple:
@@ -47,11 +66,18 @@ def _arrays(outputs) -> tuple:
 
 
 def main(spec_path: str):
-    from minigrad.course.grader.checks import checks_for
-
     spec = json.loads(Path(spec_path).read_text())
-    scratch, tree = Path(spec["scratch"]), spec["tree"]
-    checks = {c.name: c for c in checks_for(spec["task"], spec["sources"])}
+
+    scratch, tree, answers = Path(spec["scratch"]), spec["tree"], spec["answers"]
+    try:
+        from minigrad.course.grader.checks import checks_for  # imports minigrad: may fail
+
+        checks = {c.name: c for c in checks_for(spec["task"], spec["sources"])}
+    except Exception as error:  # the package does not even import (a SyntaxError, say)
+        failure = {"missing": [], "error": _describe(error, tree, answers), "seconds": 0.0}
+        for i in range(len(spec["checks"])):
+            _write(scratch, i, {}, failure)
+        return
     for i, name in enumerate(spec["checks"]):
         with np.load(scratch / "inputs" / f"{i}.npz", allow_pickle=False) as stored:
             inputs = {key: stored[key] for key in stored.files}
@@ -61,13 +87,9 @@ def main(spec_path: str):
         try:
             arrays, report["missing"] = _arrays(checks[name].compute(inputs))
         except Exception as error:  # the student's code failed: that is the result
-            message = str(error).strip().splitlines()
-            report["error"] = {"type": type(error).__name__,
-                               "message": (message[0] if message else "")[:500],
-                               "where": _where(error, tree)}
+            report["error"] = _describe(error, tree, answers)
         report["seconds"] = time.perf_counter() - start
-        np.savez(scratch / "outputs" / f"{i}.npz", **arrays)
-        (scratch / "outputs" / f"{i}.json").write_text(json.dumps(report))
+        _write(scratch, i, arrays, report)
 
 
 if __name__ == "__main__":

@@ -93,8 +93,8 @@ def difference(label, got, expected, check) -> str:
 
 
 def _likely(check, inputs, expected, got, wrong_keys) -> list:
-    """The sentences of the known mistakes that reproduce the wrong outputs."""
-    sentences = []
+    """The sentence of the first known mistake that reproduces the wrong outputs (the
+    mistakes are listed most likely first), or nothing."""
     for mistake in check.mistakes:
         try:
             with np.errstate(all="ignore"):
@@ -103,9 +103,9 @@ def _likely(check, inputs, expected, got, wrong_keys) -> list:
             continue
         hits = [k for k in wrong_keys if k in modelled and got.get(k) is not None
                 and _same(got[k], np.asarray(modelled[k], dtype=got[k].dtype), check)]
-        if hits and mistake.sentence not in sentences:
-            sentences.append(mistake.sentence)
-    return sentences
+        if hits:
+            return [mistake.sentence]
+    return []
 
 
 def judge(check, inputs, expected, got, error=None) -> Verdict:
@@ -114,7 +114,7 @@ def judge(check, inputs, expected, got, error=None) -> Verdict:
     if error is not None:
         hint = ERROR_HINTS.get(error.get("type", ""), "")
         where = f" (at {error['where']})" if error.get("where") else ""
-        verdict.messages.append(f"raised {error['type']}: {error['message']}{where}"
+        verdict.messages.append(f"raised {error.get('type')}: {error.get('message')}{where}"
                                 + (f". {hint[0].upper()}{hint[1:]}." if hint else ""))
         return verdict
     wrong = []

@@ -56,59 +56,16 @@ TASK1_2 = [_sum_to_shape_check(g, s) for g, s in [
 ]]
 
 # ---- task 1.4: the engine ------------------------------------------------------------------
-# Wrong engines, to name a mistake when a student's gradients match one of them.
-
-def _wrong_engine(send, add):
-    """A textbook backward pass with one thing changed: how each node sends its gradient
-    (`send(step, ctx, g)`) or how arriving gradients combine (`add(received, sent)`)."""
-    def backpropagate(root, grad, order, step):
-        pending = {id(root): grad}
-        for tensor in order:
-            g = pending.pop(id(tensor), None)
-            if g is None:
-                continue
-            step.keep(tensor, g)
-            if tensor._ctx is None:
-                continue
-            for parent, sent in zip(tensor._ctx.inputs, send(step, tensor._ctx, g)):
-                if sent is not None and parent is not None and parent.requires_grad:
-                    received = pending.get(id(parent))
-                    pending[id(parent)] = sent if received is None else add(received, sent)
-    return backpropagate
-
-
-def _unfitted_send(step, ctx, g):
-    """Each op's backward called directly: nothing summed back to its input's shape."""
-    sent = ctx.fn.backward(ctx, g)
-    return sent if isinstance(sent, tuple) else (sent,)
-
-
-# Each gradient that arrives replaces the one before, instead of adding to it.
-_overwriting = _wrong_engine(lambda step, ctx, g: step.through(ctx, g), lambda r, s: s)
-_unfitted = _wrong_engine(_unfitted_send, lambda r, s: r + s)
-
-
-def _preorder(root):
-    """Depth-first, each node listed when first reached: not after all its consumers."""
-    nodes, stack, seen = [], [root], set()
-    while stack:
-        tensor = stack.pop()
-        if id(tensor) in seen:
-            continue
-        seen.add(id(tensor))
-        nodes.append(tensor)
-        if tensor._ctx is not None:
-            stack.extend(p for p in tensor._ctx.inputs if p is not None and p.requires_grad)
-    return nodes
-
-
 def _engine_mistake(sentence, compute, **patches):
+    """A mistake modelled by running `compute` with minigrad.autograd's functions replaced
+    by wrong ones from models.py (which the child process never gets)."""
     def model(inputs, expected):
         from minigrad import autograd
+        from minigrad.course.grader import models
 
         with contextlib.ExitStack() as stack:
             for name, variant in patches.items():
-                stack.enter_context(mock.patch.object(autograd, name, variant))
+                stack.enter_context(mock.patch.object(autograd, name, getattr(models, variant)))
             return compute(inputs)
     return Mistake(sentence, model)
 
@@ -117,13 +74,14 @@ def engine_check(name, draw, compute, **options):
     mistakes = (
         _engine_mistake("gradients arriving at a tensor replace each other (= instead of "
                         "adding): a tensor used by several ops must add up what each sends",
-                        compute, backpropagate=_overwriting),
-        _engine_mistake("the gradient is not reduced to the input's shape: send each node's "
-                        "gradient through step.through(tensor._ctx, g), which sums broadcast "
-                        "gradients back and casts them", compute, backpropagate=_unfitted),
+                        compute, backpropagate="overwriting"),
+        _engine_mistake("each op's backward is called directly: send each node's gradient "
+                        "through step.through(tensor._ctx, g) instead, which sums a broadcast "
+                        "gradient back to its input's shape, casts it, and frees the node "
+                        "after use", compute, backpropagate="unfitted"),
         _engine_mistake("a node passed its gradient on before all of its consumers had sent "
                         "theirs: visit the nodes in topological order (consumers first)",
-                        compute, topological_order=_preorder),
+                        compute, topological_order="preorder"),
     )
     return Check("task1_4", name, draw, compute, mistakes=mistakes, **options)
 

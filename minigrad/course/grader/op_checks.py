@@ -246,9 +246,11 @@ def _cross_entropy_not_averaged(i, e):
 
 
 def _cross_entropy_all_rows(i, e):
+    """The mask ignored: every row gets softmax - onehot (of the saved targets, which the
+    forward set to 0 where the mask is False), still divided by the counted number."""
     p = _softmax(i["a"], -1)
-    p[np.arange(len(p)), i["targets"]] -= 1
-    return {"grad_a": p * i["upstream"] / len(p)}
+    p[np.arange(len(p)), np.where(i["mask"], i["targets"], 0)] -= 1
+    return {"grad_a": p * i["upstream"] / max(int(i["mask"].sum()), 1)}
 
 
 TASK2_1 = [

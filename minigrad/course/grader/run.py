@@ -7,6 +7,7 @@ only ever runs in a child process whose import path holds the scratch copy and n
 from the submission.
 """
 
+import contextlib
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,10 +76,14 @@ def submission_root(directory) -> Path:
     directory = Path(directory).resolve()
     if (directory / "minigrad").is_dir():
         return directory
-    inner = [p for p in directory.iterdir() if (p / "minigrad").is_dir()] \
-        if directory.is_dir() else []
+    inner = [p for p in directory.iterdir() if (p / "minigrad").is_dir() and
+             not p.is_symlink()] if directory.is_dir() else []
     if len(inner) == 1:
         return inner[0]
+    if inner:
+        raise FileNotFoundError(f"course grade: {directory} has {len(inner)} folders with a "
+                                f"minigrad/ package ({', '.join(p.name for p in inner)}); "
+                                "give the one to grade")
     raise FileNotFoundError(f"course grade: {directory} has no minigrad/ package; give the "
                             "folder of a handout or of the repository")
 
@@ -106,25 +112,52 @@ def _child_env() -> dict:
     return env
 
 
-def _load_output(scratch: Path, i: int):
-    """(outputs, error) the child wrote for check i, or None if it never finished it."""
+def _report(text: str) -> tuple:
+    """(names of outputs that were None, error or None) from the child's JSON, whatever it
+    holds: anything malformed is an error of its own."""
+    report = json.loads(text)
+    missing = [k for k in report.get("missing", []) if isinstance(k, str)]
+    error = report.get("error")
+    if error is not None:
+        if not isinstance(error, dict):
+            raise ValueError("malformed error report")
+        error = {key: str(error.get(key, ""))[:500] for key in ("type", "message", "where")}
+    return missing, error
+
+
+def _load_output(scratch: Path, i: int, expected: dict):
+    """(outputs, error) the child wrote for check i, or None if it never finished it. Files
+    far larger than the expected outputs are refused unread."""
     report_path, arrays_path = scratch / "outputs" / f"{i}.json", scratch / "outputs" / f"{i}.npz"
-    if not report_path.exists() or not arrays_path.exists():
+    if not report_path.is_file() or not arrays_path.is_file():
         return None
+    limit = 4 * sum(np.asarray(v).nbytes for v in expected.values() if v is not None) + 2**20
     try:
-        report = json.loads(report_path.read_text()[:100_000])
+        with open(report_path, encoding="utf-8") as f:
+            missing, error = _report(f.read(100_000))
+        with zipfile.ZipFile(arrays_path) as archive:
+            if sum(info.file_size for info in archive.infolist()) > limit:
+                raise ValueError(f"the outputs hold more than {limit} bytes")
         with np.load(arrays_path, allow_pickle=False) as stored:
-            got = {k: np.asarray(stored[k], dtype=np.float64) if stored[k].dtype != bool
-                   else stored[k] for k in stored.files}
-        got.update({k: None for k in report.get("missing", []) if isinstance(k, str)})
-        return got, report.get("error")
-    except Exception as error:  # whatever the file holds, it is not a result
-        return {}, {"type": "unreadable result", "message": str(error)[:200], "where": ""}
+            got = {k: stored[k] if stored[k].dtype == bool else
+                   np.asarray(stored[k], dtype=np.float64) for k in stored.files}
+        got.update({k: None for k in missing})
+        return got, error
+    except Exception as problem:  # whatever the files hold, they are not a result
+        return {}, {"type": "unreadable result", "message": str(problem)[:200], "where": ""}
 
 
-def run_task(submission: Path, task, planned: list, sources, timeout: float) -> TaskResult:
+def _tail(path: Path, size: int = 2000) -> list:
+    """The last lines of the child's log (never the whole of it: it may be huge)."""
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - size))
+        return f.read().decode("utf-8", "replace").strip().splitlines()[-3:]
+
+
+def run_task(submission: Path, task, planned: list, sources, timeout: float,
+             own_repository: bool = False) -> TaskResult:
     result = TaskResult(task)
-    answers = read_answers(submission, task)
+    answers = read_answers(submission, task, own_repository=own_repository)
     if answers.problems:
         result.problems = answers.problems
         return result
@@ -137,25 +170,34 @@ def run_task(submission: Path, task, planned: list, sources, timeout: float) -> 
         for i, item in enumerate(planned):
             np.savez(scratch / "inputs" / f"{i}.npz", **item.inputs)
         spec = {"task": task.id, "sources": list(sources), "scratch": str(scratch),
-                "tree": str(tree), "checks": [item.check.name for item in planned]}
+                "tree": str(tree), "checks": [item.check.name for item in planned],
+                "answers": {name: [[first, count] for _, first, count in bodies]
+                            for name, bodies in placed.items()}}
         (scratch / "spec.json").write_text(json.dumps(spec))
-        launcher = (f"import sys; sys.path.insert(0, {str(tree)!r}); "
-                    "from minigrad.course.grader.child import main; "
-                    f"main({str(scratch / 'spec.json')!r})")
+        # child.py is loaded by its path, not as part of the package: importing minigrad
+        # may fail (a SyntaxError in an answer), and the child must still report that.
+        child = tree / "minigrad" / "course" / "grader" / "child.py"
+        launcher = (f"import sys, importlib.util; sys.path.insert(0, {str(tree)!r}); "
+                    f"spec = importlib.util.spec_from_file_location('grading_child', "
+                    f"{str(child)!r}); child = importlib.util.module_from_spec(spec); "
+                    f"spec.loader.exec_module(child); child.main({str(scratch / 'spec.json')!r})")
         start = time.perf_counter()
-        process = subprocess.Popen([sys.executable, "-I", "-c", launcher], cwd=scratch,
-                                   env=_child_env(), stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            log, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)  # and anything it started
-            log, _ = process.communicate()
-            result.timed_out = True
+        with open(scratch / "log.txt", "wb") as log:  # a file: what it prints costs no memory
+            process = subprocess.Popen([sys.executable, "-I", "-c", launcher], cwd=scratch,
+                                       env=_child_env(), stdout=log, stderr=subprocess.STDOUT,
+                                       start_new_session=True)
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                result.timed_out = True
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # and anything it left running
+                process.wait()
         result.seconds = time.perf_counter() - start
-        crash = log.decode("utf-8", "replace").strip().splitlines()[-3:]
+        crash = _tail(scratch / "log.txt")
         for i, item in enumerate(planned):
-            loaded = _load_output(scratch, i)
+            loaded = _load_output(scratch, i, item.expected)
             if loaded is None:
                 reason = (f"did not finish: timed out after {timeout:g} s (an infinite loop?)"
                           if result.timed_out else "did not run: the child process stopped"
@@ -187,7 +229,8 @@ def grade(directory=".", task_ids=None, timeout=120.0, results=None, hidden=None
     plans = [plan(task, sources, seed, position) for position, task in enumerate(tasks)]
     # The repository itself is graded as it is (its solutions are the answers).
     notes = ignored(submission, tasks) if submission != repository_root() else []
-    outcomes = [run_task(submission, task, planned, sources, timeout)
+    own = submission == repository_root()
+    outcomes = [run_task(submission, task, planned, sources, timeout, own)
                 for task, planned in zip(tasks, plans)]
     payload = {
         "score": round(sum(r.score for r in outcomes), 2),

@@ -56,37 +56,14 @@ def _three_steps(inputs):
     return result
 
 
-# ---- wrong training steps, to name a mistake ------------------------------------------------
-
-def _step(zero=True, clip=True, order="forward-backward-clip-step", batch="integers"):
-    def optimizer_step(config, model, optimizer, sampler, train_set):
-        train = importlib.import_module("attention.train")
-        ids, targets, mask = train_set
-        if batch == "integers":
-            rows = sampler.integers(0, len(ids), size=config.batch_size)
-        else:
-            rows = sampler.choice(len(ids), size=config.batch_size, replace=False)
-        loss = train.cross_entropy(model(ids[rows]), targets[rows], mask=mask[rows])
-        if zero and order != "zero-after-backward":
-            optimizer.zero_grad()
-        if order == "step-before-backward":
-            optimizer.step()
-            loss.backward()
-        else:
-            loss.backward()
-            if order == "zero-after-backward":
-                optimizer.zero_grad()
-            if clip:
-                train.clip_grad_norm_(model.parameters(), config.clip)
-            optimizer.step()
-        return loss.item()
-    return optimizer_step
-
+# ---- wrong training steps (in models.py), to name a mistake ---------------------------------
 
 def _mistake(sentence, **variant):
     def model(inputs, expected):
+        from minigrad.course.grader.models import training_step
+
         train = importlib.import_module("attention.train")
-        with mock.patch.object(train, "optimizer_step", _step(**variant)):
+        with mock.patch.object(train, "optimizer_step", training_step(**variant)):
             return _three_steps(inputs)
     return Mistake(sentence, model)
 
@@ -97,10 +74,9 @@ MISTAKES = (
              "before backward", zero=False),
     _mistake("the gradient norm is not clipped: call clip_grad_norm_(model.parameters(), "
              "config.clip) between backward and step", clip=False),
-    _mistake("zero_grad runs between backward and step, so the step sees no gradient",
+    _mistake("the optimizer steps without a gradient, so the parameters never change: "
+             "zero_grad between backward and step, or step before backward?",
              order="zero-after-backward"),
-    _mistake("the optimizer steps before backward, with the previous batch's gradients",
-             order="step-before-backward"),
     _mistake("the batch is not drawn with sampler.integers(0, len(ids), "
              "size=config.batch_size): the check replays that random stream", batch="choice"),
 )

@@ -3,6 +3,7 @@ else. Builds the grader's copy with one task's answers put in, and lists what it
 """
 
 import shutil
+import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from minigrad.course.regions import (
 )
 
 PACKAGES = ("minigrad", "attention")  # what the child imports: the grader's own, copied
+# Grader files the child never needs; models.py holds right answers with one thing changed.
+PARENT_ONLY = ("models.py", "run.py", "compare.py", "tree.py", "autograder.py")
 NOT_SUBMITTED = {"results.json", MARKER}
 
 
@@ -31,30 +34,50 @@ class Answers:
     def locate(self, where: str, placed: dict) -> str:
         """'file:line' in the grader's copy -> the same line in the submission when it is
         in an answer; else said to be in the grader's copy."""
-        name, _, line = where.rpartition(":")
+        name, _, line = str(where).rpartition(":")
+        if not line.isdigit():
+            return str(where)[:200]
         for key, first, count in placed.get(name, ()):
-            if first <= int(line) < first + count and key in self.lines:
+            if first <= int(line) < first + count and tuple(key) in self.lines:
+                key = tuple(key)
                 path, start = self.lines[key]
                 return f"{path}:{start + int(line) - first}, in your answer"
         return f"{where} in the grader's copy of the project"
 
 
-def read_answers(submission: Path, task, root: Path | None = None) -> Answers:
+def _linked(submission: Path, path: Path) -> bool:
+    """Whether `path` is, or lies under, a symbolic link inside the submission (a link could
+    point at the grader's own solutions)."""
+    for part in [path, *path.parents]:
+        if part == submission:
+            return False
+        if part.is_symlink():
+            return True
+    return True  # not inside the submission at all
+
+
+def read_answers(submission: Path, task, root: Path | None = None,
+                 own_repository: bool = False) -> Answers:
     """The bodies of `task`'s regions in the submission, matched to the grader's regions by
     file and description. A region whose markers are missing or damaged is a problem (and
-    the task scores 0)."""
+    the task scores 0). Only the grader's own repository is read by its SOLUTION markers."""
     root = root or repository_root()
     found = Answers(task)
     for name in task.files:
         wanted = [r for r in find_regions((root / name).read_text(encoding="utf-8"), name)
                   if r.task == task.id]
         path = submission / name
+        if _linked(submission, path):
+            found.problems.append(f"{name} is a symbolic link (or lies in a linked folder): "
+                                  "submit the file itself")
+            continue
         if not path.is_file():
             found.problems.append(f"{name} is missing from the submission")
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
         answers, problems = find_answers(text, name)
-        answers += _solutions(text, name, task)  # a copy of the repository, regions and all
+        if own_repository:
+            answers += _solutions(text, name, task)
         found.problems += [text for number, text in problems if number == task.number]
         mine = [a for a in answers if a.number == task.number]
         for region in wanted:
@@ -67,12 +90,26 @@ def read_answers(submission: Path, task, root: Path | None = None) -> Answers:
                     + (f"missing or damaged (expected {expected})" if not matches
                        else "there more than once"))
                 continue
-            found.bodies[(task.id, region.what)] = matches[0].body
+            found.bodies[(task.id, region.what)] = fit_indent(matches[0].body, region.indent)
             found.lines[(task.id, region.what)] = (name, matches[0].line)
         extra = {a.what for a in mine} - {r.what for r in wanted}
         found.problems += [f"{name}: a TASK {task.number} region '{what}' that the handout "
                            "does not have (was its description edited?)" for what in extra]
     return found
+
+
+def fit_indent(body: str, indent: str) -> str:
+    """The answer re-indented to sit at `indent` in the grader's copy, when it was written
+    with tabs or at another depth (the grader's files indent with spaces)."""
+    lines = body.split("\n")
+    leading = [line[:len(line) - len(line.lstrip(" \t"))] for line in lines if line.strip()]
+    if all("\t" not in space and space.startswith(indent) for space in leading):
+        return body
+
+    def spaces(line):
+        stripped = line.lstrip(" \t")
+        return line[:len(line) - len(stripped)].replace("\t", "    ") + stripped
+    return textwrap.indent(textwrap.dedent("\n".join(spaces(line) for line in lines)), indent)
 
 
 def _solutions(text: str, name: str, task) -> list:
@@ -95,6 +132,8 @@ def build_tree(destination: Path, bodies: dict, root: Path | None = None) -> dic
     for package in PACKAGES:
         shutil.copytree(root / package, destination / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in PARENT_ONLY:
+        (destination / "minigrad" / "course" / "grader" / name).unlink()
     placed = {}
     for path in destination.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
@@ -122,7 +161,7 @@ def submitted_files(submission: Path) -> list:
     files = []
     for path in submission.rglob("*"):
         relative = path.relative_to(submission)
-        if path.is_file() and not set(relative.parts) & SKIP_DIRS and \
+        if (path.is_file() or path.is_symlink()) and not set(relative.parts) & SKIP_DIRS and \
                 ".egg-info" not in relative.as_posix() and path.suffix != ".pyc" and \
                 relative.as_posix() not in NOT_SUBMITTED:
             files.append(relative.as_posix())
@@ -135,6 +174,9 @@ def ignored(submission: Path, tasks) -> list:
     handout = handout_files(tasks)
     notes = []
     for name in submitted_files(submission):
+        if _linked(submission, submission / name):
+            notes.append(f"{name} (a symbolic link)")
+            continue
         if name not in handout:
             notes.append(f"{name} (not in the handout)")
             continue
