@@ -35,8 +35,26 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def _boolean_mask(mask):
-    """The mask as a NumPy bool array (None stays None); any other dtype is refused."""
+def _scores_shape(q, k, v) -> tuple:
+    """(..., T, S), the shape of q k^T; q, k, v that cannot make it are refused by name."""
+    if min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[-1] != k.shape[-1] or \
+            k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} need "
+            "at least 2 dimensions each, q and k sharing the last axis (d_k) and k and v "
+            "the second-to-last (S)"
+        )
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ValueError(f"scaled_dot_product_attention: the batch axes of q {q.shape}, k "
+                         f"{k.shape} and v {v.shape} do not broadcast") from None
+    return batch + (q.shape[-2], k.shape[-2])
+
+
+def _boolean_mask(mask, shape):
+    """The mask as a NumPy bool array (None stays None); any other dtype, or a shape that
+    does not broadcast to the scores' `shape` (or would make them bigger), is refused."""
     if mask is None:
         return None
     allowed = np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask)
@@ -45,6 +63,13 @@ def _boolean_mask(mask):
             f"scaled_dot_product_attention: mask must be boolean (True = may attend), "
             f"got dtype {allowed.dtype}"
         )
+    try:
+        fits = np.broadcast_shapes(allowed.shape, shape) == shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(f"scaled_dot_product_attention: mask of shape {allowed.shape} does "
+                         f"not broadcast to the scores' shape {shape} (..., T, S)")
     return allowed
 
 
@@ -60,12 +85,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
     Build the result from minigrad operations on q, k and v (@, swapaxes, masked_fill,
     softmax): it is graded on its values and on the gradients that backward then finds
     for q, k and v. NumPy arithmetic on .data gives the right values but no gradient."""
-    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
-        raise ValueError(
-            f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} need "
-            "q and k to share the last axis (d_k) and k and v the second-to-last (S)"
-        )
-    mask = _boolean_mask(mask)  # None, or a NumPy bool array
+    mask = _boolean_mask(mask, _scores_shape(q, k, v))  # None, or a NumPy bool array
     # BEGIN SOLUTION task2_2: scaled dot-product attention
     d_k = q.shape[-1]
     T, S = q.shape[-2], k.shape[-2]

@@ -18,6 +18,9 @@ class LayerNorm(Module):
         self.bias = Parameter(np.zeros(d_model, dtype=np.float32))
 
     def forward(self, x):
+        if x.ndim == 0 or x.shape[-1] != self.d_model:
+            raise ValueError(f"LayerNorm({self.d_model}): input of shape {x.shape} should end "
+                             f"in {self.d_model} features")
         mean = x.mean(axis=-1, keepdims=True)  # (..., 1)
         var = x.var(axis=-1, keepdims=True, correction=0)  # (..., 1)
         return (x - mean) / (var + self.eps).sqrt() * self.weight + self.bias

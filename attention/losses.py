@@ -52,6 +52,12 @@ def cross_entropy(logits, targets, mask=None, ignore_index=None):
     mask: boolean (...), True where a position counts; ignore_index: a target value that
     does not count (as in PyTorch). Positions excluded by either add nothing to the loss
     or the gradient; the mean is over the counted positions."""
+    if not isinstance(logits, mg.Tensor):
+        logits = mg.tensor(logits)
+    if logits.ndim == 0 or logits.dtype.kind != "f":
+        raise TypeError(f"cross_entropy: logits must be floating point with a class axis "
+                        f"last, got shape {logits.shape} and dtype {logits.dtype} (logits "
+                        "and targets swapped?)")
     targets = np.asarray(targets.data if isinstance(targets, mg.Tensor) else targets)
     if not np.issubdtype(targets.dtype, np.integer):
         raise TypeError(f"cross_entropy: targets must be integers, got dtype {targets.dtype}")
@@ -62,7 +68,11 @@ def cross_entropy(logits, targets, mask=None, ignore_index=None):
         )
     counted = np.ones(targets.shape, dtype=bool)
     if mask is not None:
-        counted &= np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask, dtype=bool)
+        mask = np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask)
+        if mask.dtype != bool or mask.shape != targets.shape:
+            raise ValueError(f"cross_entropy: mask must be boolean of the targets' shape "
+                             f"{targets.shape}, got dtype {mask.dtype} and shape {mask.shape}")
+        counted &= mask
     if ignore_index is not None:
         counted &= targets != ignore_index
     n_classes = logits.shape[-1]

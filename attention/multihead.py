@@ -53,6 +53,12 @@ class MultiHeadAttention(Module):
             raise ValueError(
                 f"MultiHeadAttention: x of shape {x.shape} should be (B, T, {self.d_model})"
             )
+        if context is not None and (context.ndim != 3 or context.shape[0] != x.shape[0] or
+                                    context.shape[-1] != self.k_proj.in_features):
+            raise ValueError(
+                f"MultiHeadAttention: context of shape {context.shape} should be (B, S, "
+                f"{self.k_proj.in_features}) with the batch size of x ({x.shape[0]})"
+            )
         # BEGIN SOLUTION task2_3: the forward of multi-head attention
         context = x if context is None else context
         B, T, C = x.shape

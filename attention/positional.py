@@ -24,10 +24,10 @@ def sinusoidal_table(max_len: int, d_model: int) -> np.ndarray:
     return table.astype(np.float32)
 
 
-def _check_length(layer: str, x, max_len: int):
-    if x.ndim < 2 or x.shape[-2] > max_len:
+def _check_length(layer: str, x, max_len: int, d_model: int):
+    if x.ndim < 2 or x.shape[-2] > max_len or x.shape[-1] != d_model:
         raise ValueError(
-            f"{layer}: input of shape {x.shape} needs shape (..., T, d_model) with "
+            f"{layer}: input of shape {x.shape} needs shape (..., T, {d_model}) with "
             f"T <= max_len={max_len}"
         )
 
@@ -41,7 +41,7 @@ class SinusoidalPositionalEncoding(Module):
         self.register_buffer("table", sinusoidal_table(max_len, d_model), persistent=False)
 
     def forward(self, x):
-        _check_length("SinusoidalPositionalEncoding", x, self.max_len)
+        _check_length("SinusoidalPositionalEncoding", x, self.max_len, self.d_model)
         return x + self.table[: x.shape[-2]]  # (B, T, C) + (T, C)
 
     def extra_repr(self) -> str:
@@ -58,7 +58,7 @@ class LearnedPositionalEmbedding(Module):
         self.weight = Parameter(rng.standard_normal((max_len, d_model)).astype(np.float32))
 
     def forward(self, x):
-        _check_length("LearnedPositionalEmbedding", x, self.max_len)
+        _check_length("LearnedPositionalEmbedding", x, self.max_len, self.d_model)
         return x + self.weight[: x.shape[-2]]  # (B, T, C) + (T, C)
 
     def extra_repr(self) -> str:

@@ -23,7 +23,7 @@ import minigrad as mg
 from attention.losses import cross_entropy
 from attention.model import POSITIONAL, AttentionModel
 from attention.tasks import make_splits, make_task
-from minigrad.io import CheckpointError, load_checkpoint, save_checkpoint
+from minigrad.io import CheckpointError, json_safe, load_checkpoint, save_checkpoint
 from minigrad.optim import Adam, clip_grad_norm_
 
 
@@ -168,7 +168,7 @@ def _write_results(config, task, model, test_set, history, done, plots) -> dict:
         "config": asdict(config),
     }
     with open(os.path.join(config.out, "metrics.json"), "w") as f:
-        json.dump(metrics, f, indent=2)
+        json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
     if plots:
         from attention.plots import plot_attention, plot_history
 

@@ -11,6 +11,8 @@ tools) is in small helpers, so the two read like the textbook.
 """
 
 import contextlib
+import functools
+import inspect
 import threading
 
 import numpy as np
@@ -50,6 +52,38 @@ class _SetGradMode(contextlib.ContextDecorator):
     def __exit__(self, *exc):
         grad_mode.enabled = self._previous.pop()
         return False
+
+    def __call__(self, func):
+        if inspect.isgeneratorfunction(func):
+            return _generator_in_mode(func, self.mode)
+        return super().__call__(func)
+
+
+def _generator_in_mode(func, mode):
+    """A generator function whose body runs in `mode` each time it resumes, and gives the
+    caller's mode back at every yield (a decorator alone would leak it across yields)."""
+    @functools.wraps(func)
+    def generator(*args, **kwargs):
+        inner = func(*args, **kwargs)
+        try:
+            with _SetGradMode(mode):
+                response = inner.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with _SetGradMode(mode):
+                        inner.close()
+                    raise
+                except BaseException as error:
+                    with _SetGradMode(mode):
+                        response = inner.throw(error)
+                else:
+                    with _SetGradMode(mode):
+                        response = inner.send(request)
+        except StopIteration as stop:
+            return stop.value
+    return generator
 
 
 def no_grad():

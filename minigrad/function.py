@@ -128,10 +128,13 @@ class Function:
                 raise  # the op's own message already names it
             raise named from error
         result = Tensor._from_op(out)
-        if result._data.dtype == object:
+        if result._data.dtype.kind in "Oc":
             raise TypeError(
                 f"{cls.name}: produced an array of Python objects; pass tensors as the op's "
                 "inputs and plain numbers or arrays as its options"
+            ) if result._data.dtype.kind == "O" else TypeError(
+                f"{cls.name}: complex numbers are not supported (an input is complex, "
+                f"dtype {result._data.dtype}); the result would have no gradient"
             )
         if cls.returns_view and isinstance(inputs[0], Tensor):
             result._counter = inputs[0]._counter  # same memory, same version counter

@@ -13,7 +13,7 @@ from minigrad.ops import all_ops
 from minigrad.ops.elementwise import Clip
 from minigrad.ops.join import concat, split, stack
 from minigrad.ops.shape import SwapAxes
-from minigrad.tensor import _unwrap
+from minigrad.tensor import constant
 
 
 def _as_function(op):
@@ -22,8 +22,8 @@ def _as_function(op):
     forward's parameters without a default are the op's inputs; those with a default are
     its options (axis, keepdims ...), which apply() takes by keyword. The arguments are
     bound to that signature first, so a missing, extra or repeated argument is a
-    TypeError, as for any Python function. Options never carry gradients, so a tensor
-    given as one counts as its array."""
+    TypeError, as for any Python function. Options never carry gradients: a tensor given
+    as one counts as its array, and one that requires grad is refused."""
     parameters = list(inspect.signature(op.forward).parameters.values())[1:]  # no ctx
     signature = inspect.Signature(parameters)
 
@@ -36,7 +36,7 @@ def _as_function(op):
             elif p.default is inspect.Parameter.empty:
                 inputs.append(bound.arguments[p.name])
             elif p.name in bound.arguments:
-                options[p.name] = _unwrap(bound.arguments[p.name])
+                options[p.name] = constant(op.name, p.name, bound.arguments[p.name])
         return op.apply(*inputs, **options)
 
     function.__name__ = function.__qualname__ = op.name
@@ -48,7 +48,7 @@ def _as_function(op):
 
 def clip(a, min=None, max=None):  # noqa: A002  (torch's names)
     """min(max(a, min), max), elementwise; the gradient is 1 inside the bounds, else 0."""
-    return Clip.apply(a, low=_unwrap(min), high=_unwrap(max))
+    return Clip.apply(a, low=constant("clip", "min", min), high=constant("clip", "max", max))
 
 
 def transpose(a, axis0=-2, axis1=-1):

@@ -51,14 +51,23 @@ class Optimizer:
 
     def load_state_dict(self, state: dict, source: str = "state_dict"):
         """Restore from state_dict(); checked first, so a mismatch changes nothing."""
+        self.apply_state(self.checked_state(state, source))
+
+    def checked_state(self, state: dict, source: str = "state_dict") -> tuple:
+        """(step, lr, slots) from a state_dict, every value checked: a step that is a
+        non-negative integer, a finite positive lr, and slot arrays of the parameters'
+        shapes holding finite floats (Adam's second moments also non-negative). Raises
+        ValueError naming `source` and the problem; changes nothing."""
         where = f"{type(self).__name__}.load_state_dict: {source}"
+        step = np.asarray(state.get("step", 0))
+        lr = np.asarray(state.get("lr", self.lr))
+        if step.shape != () or step.dtype.kind not in "iu" or step < 0:
+            raise ValueError(f"{where} has step {step!r}: it must be a non-negative integer. "
+                             "Nothing was loaded.")
+        if lr.shape != () or lr.dtype.kind not in "iuf" or not np.isfinite(lr) or lr <= 0:
+            raise ValueError(f"{where} has lr {lr!r}: it must be a finite positive number. "
+                             "Nothing was loaded.")
         restored = {}
-        try:
-            step_count = int(np.asarray(state.get("step", 0)).item())
-            lr = float(np.asarray(state.get("lr", self.lr)).item())
-        except (TypeError, ValueError):
-            raise ValueError(f"{where} has a 'step' or 'lr' that is not a single number. "
-                             "Nothing was loaded.") from None
         for key, value in state.items():
             if key in ("step", "lr"):
                 continue
@@ -73,15 +82,33 @@ class Optimizer:
                     f"{len(self.params)}). Nothing was loaded."
                 )
             i = int(index)
-            expected = () if name == "step" else self.params[i].shape
-            if np.shape(value) != expected:
-                raise ValueError(
-                    f"{where} has '{key}' of shape {np.shape(value)}, but it should have "
-                    f"shape {expected}. Nothing was loaded."
-                )
+            value = np.asarray(value)
+            problem = _slot_problem(name, value, self.params[i].shape)
+            if problem:
+                raise ValueError(f"{where} has '{key}' {problem}. Nothing was loaded.")
             restored.setdefault(name, [None] * len(self.params))[i] = np.array(value)
-        self.state = restored
-        self.step_count, self.lr = step_count, lr
+        return int(step), float(lr), restored
+
+    def apply_state(self, checked: tuple):
+        """Take the state that checked_state returned."""
+        self.step_count, self.lr, self.state = checked
+
+
+def _slot_problem(name: str, value: np.ndarray, shape: tuple) -> str:
+    """What is wrong with a saved state array, or '' (a per-parameter step count is a
+    non-negative integer; the rest are finite floats of the parameter's shape, and a
+    second moment is never negative)."""
+    if name == "step":
+        if value.shape != () or value.dtype.kind not in "iu" or value < 0:
+            return f"= {value!r}: a step count must be a non-negative integer"
+        return ""
+    if value.shape != shape:
+        return f"of shape {value.shape}, but it should have shape {shape}"
+    if value.dtype.kind != "f" or not np.isfinite(value).all():
+        return f"with dtype {value.dtype}: it must hold finite floats"
+    if name == "exp_avg_sq" and (value < 0).any():
+        return "with negative entries: a mean square is never negative"
+    return ""
 
 
 class SGD(Optimizer):

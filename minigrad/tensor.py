@@ -23,13 +23,37 @@ def _as_array(data, dtype=None) -> np.ndarray:
     """NumPy array for `data`; Python floats become float32, float64 arrays stay float64."""
     if isinstance(data, Tensor):
         data = data.data
+    elif isinstance(data, (list, tuple)):
+        data = _tensors_as_arrays(data)
     if dtype is not None:
-        return np.asarray(data, dtype=dtype)
-    was_array = isinstance(data, (np.ndarray, np.generic))
-    array = np.asarray(data)
-    if not was_array and array.dtype == np.float64:
-        array = array.astype(DEFAULT_FLOAT)  # lists and Python floats: float32, as PyTorch
+        array = np.asarray(data, dtype=dtype)
+    else:
+        was_array = isinstance(data, (np.ndarray, np.generic))
+        array = np.asarray(data)
+        if not was_array and array.dtype == np.float64:
+            array = array.astype(DEFAULT_FLOAT)  # lists and Python floats: float32, as PyTorch
+    if array.dtype.kind not in "biuf":
+        kind = "complex numbers" if array.dtype.kind == "c" else f"dtype {array.dtype}"
+        raise TypeError(f"tensor: {kind} are not supported (numbers, booleans, or lists and "
+                        "arrays of them)")
     return array
+
+
+def _tensors_as_arrays(items):
+    """A list that holds tensors, with each one's array in its place (mg.tensor([a, b])).
+    A tensor that requires grad is refused: the new tensor could not pass its gradient on."""
+    out = []
+    for item in items:
+        if isinstance(item, Tensor):
+            if item.requires_grad:
+                raise TypeError(f"tensor: {describe(item)} in the list requires grad, and a "
+                                "new tensor made from it would drop its gradient; use "
+                                "mg.stack([...]) to keep it, or .detach() to drop it")
+            item = item.data
+        elif isinstance(item, (list, tuple)):
+            item = _tensors_as_arrays(item)
+        out.append(item)
+    return out
 
 
 def describe(tensor, noun=True) -> str:
@@ -295,7 +319,8 @@ class Tensor:
         return Abs.apply(self)
 
     def clip(self, min=None, max=None):
-        return Clip.apply(self, low=_unwrap(min), high=_unwrap(max))
+        return Clip.apply(self, low=constant("clip", "min", min),
+                          high=constant("clip", "max", max))
 
     def maximum(self, other):
         return Maximum.apply(self, other)
@@ -358,11 +383,24 @@ class Tensor:
         return split(self, split_size_or_sections, axis=axis)
 
     def masked_fill(self, mask, value):
-        return MaskedFill.apply(self, _unwrap(mask), value=_unwrap(value))
+        return MaskedFill.apply(self, _unwrap(mask), value=constant("masked_fill", "value",
+                                                                     value))
 
 
 def _unwrap(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def constant(op: str, what: str, x):
+    """x's array for an op option that takes no gradient (a clip bound, a fill value);
+    a tensor that requires grad is refused, never silently cut from the graph."""
+    if isinstance(x, Tensor):
+        if x.requires_grad:
+            raise TypeError(f"{op}: {what} is {describe(x)} that requires grad, but {op} "
+                            f"gives no gradient to its {what}; pass a number, an array, or "
+                            f"{what}.detach()")
+        return x.data
+    return x
 
 
 def _unwrap_index(index):

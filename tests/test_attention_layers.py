@@ -482,7 +482,8 @@ def test_sdpa_non_bool_mask():
 def test_sdpa_mismatched_shapes(k_shape, v_shape):
     q = mg.zeros(2, 3)
     with raises(ValueError, f"scaled_dot_product_attention: q (2, 3), k {k_shape}, "
-                f"v {v_shape} need q and k to share the last axis (d_k)"):
+                f"v {v_shape} need at least 2 dimensions each, q and k sharing the last axis "
+                "(d_k)"):
         scaled_dot_product_attention(q, mg.zeros(*k_shape), mg.zeros(*v_shape))
 
 
@@ -491,5 +492,5 @@ def test_sdpa_mismatched_shapes(k_shape, v_shape):
                          ids=lambda layer: type(layer).__name__)
 def test_positional_longer_than_max_len(layer):
     with raises(ValueError, f"{type(layer).__name__}: input of shape (1, 4, 4) needs shape "
-                "(..., T, d_model) with T <= max_len=3"):
+                "(..., T, 4) with T <= max_len=3"):
         layer(mg.zeros(1, 4, 4))

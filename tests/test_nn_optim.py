@@ -231,7 +231,7 @@ def test_optimizer_refuses_state_it_does_not_keep_and_malformed_steps():
     with pytest.raises(ValueError, match="'momentum.0', which Adam does not keep"):
         opt.load_state_dict(SGD([Parameter(np.zeros(3))], momentum=0.9).state_dict()
                             | {"momentum.0": np.zeros(3)})
-    with pytest.raises(ValueError, match="'step' or 'lr' that is not a single number"):
+    with pytest.raises(ValueError, match="step array.*must be a non-negative integer"):
         opt.load_state_dict({"step": np.array([1, 2])})
     assert opt.state == {} and opt.step_count == 0
 

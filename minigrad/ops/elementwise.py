@@ -122,7 +122,8 @@ class Relu(Function):
     def backward(ctx, grad):
         # BEGIN SOLUTION task1_1: the backward of relu
         (a,) = ctx.saved_arrays
-        return grad * (a > 0)
+        # where, not grad * mask: an inf arriving where a <= 0 must give 0, not inf * 0 = NaN
+        return np.where(a > 0, grad, 0)
         # END SOLUTION
 
 
@@ -143,6 +144,14 @@ class Abs(Function):
         return grad * np.sign(a)
 
 
+def _broadcast(*shapes):
+    """The broadcast shape, or None when the shapes do not broadcast."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        return None
+
+
 class Clip(Function):
     """min(max(a, low), high);  d/da = 1 where low <= a <= high, else 0."""
 
@@ -156,6 +165,13 @@ class Clip(Function):
         # Bounds take a's dtype, so float64 bounds do not widen a float32 tensor.
         low = None if low is None else np.asarray(low, dtype=a.dtype)
         high = None if high is None else np.asarray(high, dtype=a.dtype)
+        for what, bound in (("min", low), ("max", high)):
+            # A bound may vary per element, but never make the result bigger than a: the
+            # gradient could not be summed back, and a backward would fail half-way.
+            if bound is not None and _broadcast(a.shape, bound.shape) != a.shape:
+                raise ValueError(f"clip: {what} of shape {bound.shape} does not fit a tensor "
+                                 f"of shape {a.shape} (it would broadcast it to a bigger "
+                                 "shape)")
         ctx.save_for_backward(a)
         ctx.low, ctx.high = low, high
         return np.clip(a, low, high)
@@ -168,7 +184,7 @@ class Clip(Function):
             inside &= a >= ctx.low
         if ctx.high is not None:
             inside &= a <= ctx.high
-        return grad * inside
+        return np.where(inside, grad, 0)  # not grad * inside: inf * 0 would be NaN
 
 
 class Maximum(Function):
@@ -187,8 +203,15 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_arrays
-        share_a = (a > b) + 0.5 * (a == b)
-        return grad * share_a, grad * (1 - share_a)
+        return _shares(grad, a > b, a == b)
+
+
+def _shares(grad, a_wins, tie):
+    """(a's, b's) part of grad: all to the winner, half each on a tie, and an exact 0 to the
+    loser (never grad * 0, which is NaN for an infinite grad)."""
+    half = grad * 0.5
+    return (np.where(a_wins, grad, np.where(tie, half, 0)),
+            np.where(a_wins | tie, np.where(tie, half, 0), grad))
 
 
 class Minimum(Function):
@@ -207,8 +230,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_arrays
-        share_a = (a < b) + 0.5 * (a == b)
-        return grad * share_a, grad * (1 - share_a)
+        return _shares(grad, a < b, a == b)
 
 
 class Cast(Function):

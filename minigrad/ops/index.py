@@ -73,12 +73,14 @@ class MaskedFill(Function):
         if mask.dtype != bool:
             raise TypeError(f"masked_fill: mask must be boolean, got dtype {mask.dtype}")
         try:
-            np.broadcast_shapes(mask.shape, a.shape)
+            fits = np.broadcast_shapes(mask.shape, a.shape) == a.shape
         except ValueError:
+            fits = False
+        if not fits:  # a bigger mask would make the output bigger than the tensor
             raise ValueError(
                 f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
                 f"tensor's shape {a.shape}"
-            ) from None
+            )
         ctx.save_for_backward(mask)
         return np.where(mask, np.asarray(value, dtype=a.dtype), a)
 

@@ -87,6 +87,9 @@ def split(tensor, split_size_or_sections, axis=0):
             sizes.append(length % split_size_or_sections)
     else:
         sizes = list(split_size_or_sections)
+        bad = [n for n in sizes if not isinstance(n, (int, np.integer)) or n < 0]
+        if bad:
+            raise ValueError(f"split: sizes must be non-negative integers, got {sizes}")
         if sum(sizes) != length:
             raise ValueError(
                 f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} of shape "

@@ -1,0 +1,145 @@
+"""Nothing silent at the edges: gradients where an infinite gradient meets a 0/1 mask,
+options that could not pass a gradient on, shapes that must not broadcast, and grad mode
+that stays with its thread and its generator."""
+
+import threading
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from attention import LayerNorm, MultiHeadAttention, cross_entropy
+from attention import scaled_dot_product_attention as attend
+from attention.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+
+# ---- an infinite upstream gradient meets a mask ------------------------------------------------
+
+KINKED = {
+    "relu": (lambda t: t.relu(), lambda t: t.relu()),
+    "clip": (lambda t: t.clip(0.0, 2.0), lambda t: t.clamp(0.0, 2.0)),
+    "maximum": (lambda t: t.maximum(mg.tensor([0.0, 0.0], dtype="float64")),
+                lambda t: t.maximum(t.new_zeros(2))),
+    "minimum": (lambda t: -t.minimum(mg.tensor([0.0, 0.0], dtype="float64")),
+                lambda t: -t.minimum(t.new_zeros(2))),
+}
+MASKED = {"relu": 0, "clip": 0, "maximum": 0, "minimum": 1}  # the element the mask stops
+
+
+@pytest.mark.parametrize("op", KINKED)
+def test_an_infinite_gradient_stops_at_a_mask_as_in_pytorch(op):
+    # sqrt's gradient at 0 is inf; where the mask is 0 the result must be 0, not inf * 0.
+    x = mg.tensor([-1.0, 4.0], dtype="float64", requires_grad=True)
+    (KINKED[op][0](x) ** 0.5).sum().backward()
+    assert np.isfinite(x.grad).all() and x.grad[MASKED[op]] == 0, x.grad
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("op", KINKED)
+def test_an_infinite_gradient_at_a_mask_matches_pytorch(op, torch_oracle):
+    torch = torch_oracle
+    values = [-1.0, 4.0]
+    ours = mg.tensor(values, dtype="float64", requires_grad=True)
+    theirs = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    (KINKED[op][0](ours) ** 0.5).sum().backward()
+    (KINKED[op][1](theirs) ** 0.5).sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+# ---- gradients that could go missing are refused by name ----------------------------------------
+
+@pytest.mark.parametrize("make, message", [
+    (lambda x: x * 1j, "mul: complex numbers are not supported"),
+    (lambda x: mg.tensor([1j, 2.0]), "tensor: complex numbers are not supported"),
+    (lambda x: x.clip(mg.tensor(0.5, requires_grad=True)), "clip: min is a tensor that "
+     "requires grad"),
+    (lambda x: mg.clip(x, max=mg.tensor(0.5, requires_grad=True)), "clip: max is a tensor"),
+    (lambda x: x.masked_fill(np.array([True, False]), mg.tensor(1.0, requires_grad=True)),
+     "masked_fill: value is a tensor that requires grad"),
+    (lambda x: mg.masked_fill(x, np.array([True, False]),
+                              value=mg.tensor(1.0, requires_grad=True)), "masked_fill: value"),
+    (lambda x: mg.tensor([x, x]), "use mg.stack"),
+])
+def test_an_operand_whose_gradient_would_be_dropped_is_refused(make, message):
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=message):
+        make(x)
+
+
+def test_a_list_of_tensors_without_gradients_makes_a_tensor_of_their_values():
+    t = mg.tensor([mg.tensor(1.0), mg.tensor(2.0)])
+    assert t.dtype == np.float32 and t.data.tolist() == [1.0, 2.0]
+
+
+def test_integer_logits_are_refused_rather_than_giving_an_integer_loss():
+    with pytest.raises(TypeError, match="cross_entropy: logits must be floating point"):
+        cross_entropy(mg.tensor([[1, 2, 4]]), [0])
+
+
+@pytest.mark.parametrize("mask", [np.array([0.5, 1.0]), np.array([True]), np.ones((2, 2), bool)])
+def test_a_cross_entropy_mask_must_be_boolean_of_the_targets_shape(mask):
+    with pytest.raises(ValueError, match="cross_entropy: mask must be boolean"):
+        cross_entropy(mg.ones(2, 3), [0, 1], mask=mask)
+
+
+# ---- shapes that must not broadcast ------------------------------------------------------------
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: LayerNorm(4)(mg.ones(2, 1)), r"LayerNorm\(4\): input of shape \(2, 1\)"),
+    (lambda: SinusoidalPositionalEncoding(4, 8)(mg.ones(2, 3, 1)),
+     "SinusoidalPositionalEncoding: input of shape"),
+    (lambda: LearnedPositionalEmbedding(8, 4)(mg.ones(2, 3, 1)),
+     "LearnedPositionalEmbedding: input of shape"),
+    (lambda: attend(mg.ones(2, 4, 4), mg.ones(2, 4, 4), mg.ones(2, 4, 4),
+                    mask=np.ones((5, 2, 4, 4), bool)), "mask of shape .* does not broadcast"),
+    (lambda: MultiHeadAttention(8, 2)(mg.ones(2, 3, 8), context=mg.ones(1, 3, 8)),
+     "context of shape"),
+    (lambda: mg.ones(2).masked_fill(np.ones((2, 2), bool), 0.0), "masked_fill: mask of shape"),
+    (lambda: mg.split(mg.ones(4), [3, -1, 2]), "split: sizes must be non-negative"),
+    (lambda: mg.ones(2, requires_grad=True).clip(np.zeros((3, 2))),
+     r"clip: min of shape \(3, 2\) does not fit"),
+])
+def test_a_shape_that_would_silently_broadcast_is_refused(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+# ---- grad mode belongs to its thread and to its generator -----------------------------------
+
+def test_no_grad_in_another_thread_leaves_this_one_recording():
+    inside, leave = threading.Event(), threading.Event()
+
+    def other():
+        with mg.no_grad():
+            inside.set()
+            leave.wait(5)
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    inside.wait(5)
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    z = y * x
+    (y + z).sum().backward()
+    leave.set()
+    thread.join()
+    np.testing.assert_allclose(x.grad, 2 * x.data + 3 * x.data ** 2)
+
+
+def test_no_grad_on_a_generator_holds_inside_it_and_never_leaks_out():
+    @mg.no_grad()
+    def generate():
+        for _ in range(3):
+            received = yield mg.is_grad_enabled()
+            assert received is None or received == "sent"
+
+    outside = []
+    seen = []
+    for value in generate():
+        seen.append(value)
+        outside.append(mg.is_grad_enabled())
+    assert seen == [False, False, False] and outside == [True, True, True]
+    g = generate()
+    next(g)
+    assert g.send("sent") is False and mg.is_grad_enabled()
+    g.close()
+    assert mg.is_grad_enabled()
