@@ -107,6 +107,15 @@ def _read_member(archive, key: str, entry: dict, where: str) -> np.ndarray:
     if stored > declared + 4096:  # an .npy header is far smaller than 4 KB
         raise CheckpointError(f"{where}: '{key}' holds {stored} bytes, but the manifest says "
                               f"{declared}")
+    with archive.zip.open(f"{key}.npy") as member:  # the header alone, before any data
+        version = np.lib.format.read_magic(member)
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, _, header_dtype = read_header(member)
+    if list(shape) != entry["shape"] or header_dtype != dtype:
+        raise CheckpointError(f"{where}: '{key}' declares shape {shape} and dtype "
+                              f"{header_dtype}, but the manifest says {tuple(entry['shape'])} "
+                              f"and {dtype}: the file is damaged")
     array = archive[key]
     if list(array.shape) != entry["shape"] or array.dtype != dtype or \
             _digest(array) != entry.get("sha256"):

@@ -147,3 +147,123 @@ def test_a_checkpoint_with_a_malformed_optimizer_step_leaves_everything_unchange
         load_checkpoint(path, other, Adam(other.parameters()))
     for key, value in other.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+# ---- damaged or doctored files: refused whole, by name, with nothing changed -----------------
+
+def _saved(tmp_path):
+    model, opt = trained_model()
+    path = tmp_path / "ck.npz"
+    save_checkpoint(path, model, opt, meta={"step": 3})
+    return path
+
+
+def _refused(path, problem):
+    model, opt = trained_model(seed=2)
+    before, before_opt = snapshot(model), opt.state_dict()
+    with pytest.raises(CheckpointError, match=problem) as info:
+        load_checkpoint(path, model, opt)
+    assert str(path) in str(info.value)
+    assert_unchanged(model, before)
+    for key, value in before_opt.items():
+        np.testing.assert_array_equal(opt.state_dict()[key], value)
+
+
+@pytest.mark.parametrize("key, value, problem", [
+    ("optimizer/step", np.array("3"), "step array.*non-negative integer"),
+    ("optimizer/step", np.array(3 + 1j), "step array.*non-negative integer"),
+    ("optimizer/step", np.array(-1), "step array.*non-negative integer"),
+    ("optimizer/step", np.array(np.inf), "step array.*non-negative integer"),
+    ("optimizer/lr", np.array(np.nan), "lr array.*finite positive"),
+    ("optimizer/lr", np.array(-0.1), "lr array.*finite positive"),
+    ("optimizer/exp_avg.0", None, "finite floats"),
+    ("optimizer/exp_avg_sq.0", None, "mean square is never negative"),
+    ("optimizer/step.0", np.array(-2), "step count must be a non-negative integer"),
+])
+def test_doctored_optimizer_state_is_refused_before_anything_loads(tmp_path, key, value,
+                                                                  problem):
+    path = _saved(tmp_path)
+    arrays = read_arrays(path)
+    if value is None:  # a slot array of the right shape with a bad entry
+        value = arrays[key].copy()
+        value.flat[0] = np.nan if "exp_avg." in key else -1.0
+    arrays[key] = value
+    write_arrays(path, arrays)  # a well-formed file, manifest and all
+    _refused(path, problem)
+
+
+def test_every_single_bit_flip_in_the_zip_directory_is_refused_or_harmless(tmp_path):
+    # Flipping bits in the archive's index once made members vanish; now the manifest
+    # notices anything missing, and the zip CRCs and SHA-256 catch changed contents.
+    path = _saved(tmp_path)
+    data = bytearray(path.read_bytes())
+    model, opt = trained_model()
+    expected = snapshot(model)
+    directory = data.rfind(b"PK\x05\x06")  # the end-of-central-directory record
+    positions = list(range(directory, len(data))) + list(range(data.find(b"PK\x01\x02"),
+                                                              directory, 97))
+    for position in positions:
+        for bit in (0, 5):
+            damaged = tmp_path / "damaged.npz"
+            flipped = bytearray(data)
+            flipped[position] ^= 1 << bit
+            damaged.write_bytes(bytes(flipped))
+            fresh, fresh_opt = trained_model(seed=2)
+            try:
+                load_checkpoint(damaged, fresh, fresh_opt)
+            except CheckpointError:
+                continue  # refused by name
+            loaded = snapshot(fresh)  # loaded: then all of it, exactly
+            for name, value in expected.items():
+                np.testing.assert_array_equal(loaded[name], value, err_msg=f"byte {position}")
+
+
+def test_a_member_missing_from_the_archive_is_named(tmp_path):
+    path = _saved(tmp_path)
+    with zipfile.ZipFile(path) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    del members["model/embed.weight.npy"]
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    _refused(path, r"1 member\(s\) missing, e.g. \['model/embed.weight'\]")
+
+
+def test_a_header_declaring_a_huge_array_is_refused_without_allocating_it(tmp_path):
+    path = _saved(tmp_path)
+    with zipfile.ZipFile(path) as source:
+        members = {info.filename: source.read(info) for info in source.infolist()}
+    header = members["model/embed.weight.npy"]
+    members["model/embed.weight.npy"] = header.replace(b"(6, 8)", b"(600000, 800000)", 1)
+    with zipfile.ZipFile(path, "w") as target:
+        for name, data in members.items():
+            target.writestr(name, data)
+    _refused(path, "embed.weight")
+
+
+def test_a_directory_and_an_encrypted_member_are_refused_by_name(tmp_path):
+    (tmp_path / "dir.npz").mkdir()
+    model, opt = trained_model()
+    with pytest.raises(CheckpointError, match="is a directory"):
+        load_checkpoint(tmp_path / "dir.npz", model, opt)
+    path = _saved(tmp_path)
+    data = bytearray(path.read_bytes())
+    data[data.find(b"PK\x01\x02") + 8] |= 1  # the first member's "encrypted" flag
+    path.write_bytes(bytes(data))
+    _refused(path, "truncated or corrupted|damaged")
+
+
+def test_a_failed_save_leaves_the_old_checkpoint_and_no_temporary_file(tmp_path):
+    path = _saved(tmp_path)
+    good = path.read_bytes()
+    model, opt = trained_model()
+    with pytest.raises(TypeError):
+        save_checkpoint(path, model, opt, meta={"not json": object()})
+    assert path.read_bytes() == good
+    assert not (tmp_path / "ck.npz.tmp").exists()
+
+
+def test_a_diverged_loss_is_saved_as_null_so_the_metadata_stays_json(tmp_path):
+    model, opt = trained_model()
+    save_checkpoint(tmp_path / "ck.npz", model, opt, meta={"history": [0.5, float("nan")]})
+    assert load_checkpoint(tmp_path / "ck.npz", model, opt)["history"] == [0.5, None]
