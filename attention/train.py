@@ -11,10 +11,14 @@ order all come from the seed, and the batch sampler's state is saved with the ch
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
+import signal
 import sys
+import tempfile
+import threading
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -101,7 +105,7 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
     model = build_model(config, task)
     optimizer = Adam(model.parameters(), lr=config.lr)
     sampler = np.random.default_rng(config.seed + 1)  # batch order
-    os.makedirs(config.out, exist_ok=True)
+    _prepare_output(config.out)  # before the first step: never train, then fail to save
     checkpoint = os.path.join(config.out, "checkpoint.npz")
     start, history = 0, {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [],
                          "eval_accuracy": []}
@@ -117,6 +121,47 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
     return _write_results(config, task, model, test_set, history, done, plots)
 
 
+class OutputError(OSError):
+    """The output folder cannot take the run's files."""
+
+
+OUTPUTS = ("checkpoint.npz", "metrics.json", "loss_curve.png", "attention.png")
+
+
+def _prepare_output(out: str):
+    """Make `out` and check that every output file can be written there."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise OutputError(f"--out {out} is a file, not a folder")
+    try:
+        os.makedirs(out, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
+            pass
+    except OSError as error:
+        raise OutputError(f"cannot write into the output folder {out} "
+                          f"({error.strerror or error})") from None
+    for name in OUTPUTS:
+        if os.path.isdir(os.path.join(out, name)):
+            raise OutputError(f"{os.path.join(out, name)} is a folder; the run must write a "
+                              "file there")
+
+
+@contextlib.contextmanager
+def _interrupts_deferred():
+    """Ctrl-C during the block takes effect when it ends, so that an interrupt never
+    leaves a half-stepped model to be saved (only in the main thread, where signals go)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
+
+
 def _resume(checkpoint, config, model, optimizer, sampler, start, history):
     """Load the run's checkpoint, if there is one: (first step to do, history so far)."""
     if not os.path.exists(checkpoint):
@@ -124,7 +169,11 @@ def _resume(checkpoint, config, model, optimizer, sampler, start, history):
         return start, history
     meta = load_checkpoint(checkpoint, model, optimizer)
     _check_resumable(checkpoint, meta, config)
-    sampler.bit_generator.state = meta["sampler_state"]
+    try:
+        sampler.bit_generator.state = meta["sampler_state"]
+    except (TypeError, ValueError, KeyError) as error:
+        raise CheckpointError(f"checkpoint '{checkpoint}': its batch sampler state is "
+                              f"malformed ({error})") from None
     if meta["step"] >= config.steps:
         print(f"{checkpoint} is at step {meta['step']} already (--steps {config.steps}); "
               "nothing to train", file=sys.stderr)
@@ -139,8 +188,9 @@ def _run_steps(config, model, optimizer, sampler, history, splits, start, end, p
     done, sampler_state = start, sampler.bit_generator.state
     try:
         for step in range(start, end):
-            _train_step(config, model, optimizer, sampler, history, train_set, step)
-            done, sampler_state = step + 1, sampler.bit_generator.state
+            with _interrupts_deferred():  # the step and its bookkeeping, whole
+                _train_step(config, model, optimizer, sampler, history, train_set, step)
+                done, sampler_state = step + 1, sampler.bit_generator.state
             if done % config.eval_every == 0 or done == config.steps:
                 scores = evaluate(model, test_set)
                 history["eval_step"].append(done)
@@ -188,6 +238,15 @@ def _check_resumable(path, meta, config):
     if missing:
         raise CheckpointError(f"checkpoint '{path}': its metadata lacks {missing}, so the run "
                               "cannot be resumed from it")
+    kinds = {"step": int, "history": dict, "config": dict, "sampler_state": dict}
+    wrong = [f"{key} ({type(meta[key]).__name__})" for key, kind in kinds.items()
+             if not isinstance(meta[key], kind) or isinstance(meta[key], bool)]
+    if not wrong and (meta["step"] < 0 or not all(
+            isinstance(v, list) for v in meta["history"].values())):
+        wrong = ["step or history"]
+    if wrong:
+        raise CheckpointError(f"checkpoint '{path}': its metadata has malformed "
+                              f"{', '.join(wrong)}, so the run cannot be resumed from it")
     differ = [f"{key}: {meta['config'].get(key)!r} in the checkpoint, {getattr(config, key)!r} "
               "now" for key in _SAME_ON_RESUME if meta["config"].get(key) != getattr(config, key)]
     if differ:
@@ -237,6 +296,30 @@ def _progress_bar(enabled, start, total, task):
                 unit="step", dynamic_ncols=True)
 
 
+def _at_least(low: int):
+    """An argparse type: an integer >= low, else a usage error naming the option."""
+    def integer(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+    integer.__name__ = "integer"
+    return integer
+
+
+def _positive_number(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
+    return value
+
+
 def parse_args(argv=None) -> tuple:
     defaults = "\n".join(
         f"  {name:<8} " + ", ".join(f"{k}={v}" for k, v in make_task(name).defaults.items())
@@ -246,19 +329,19 @@ def parse_args(argv=None) -> tuple:
                                      epilog=f"defaults per task:\n{defaults}",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="context", choices=["context", "reverse", "pair"])
-    parser.add_argument("--steps", type=int, help="optimizer steps (default: per task)")
-    parser.add_argument("--lr", type=float, help="peak learning rate of Adam")
-    parser.add_argument("--batch-size", type=int)
-    parser.add_argument("--d-model", type=int, help="model width")
-    parser.add_argument("--heads", dest="n_heads", type=int, help="attention heads")
+    parser.add_argument("--steps", type=_at_least(0), help="optimizer steps (default: per task)")
+    parser.add_argument("--lr", type=_positive_number, help="peak learning rate of Adam")
+    parser.add_argument("--batch-size", type=_at_least(1))
+    parser.add_argument("--d-model", type=_at_least(1), help="model width")
+    parser.add_argument("--heads", dest="n_heads", type=_at_least(1), help="attention heads")
     parser.add_argument("--positional", choices=POSITIONAL,
                         help="positional information added to the embeddings")
     parser.add_argument("--residual", action=argparse.BooleanOptionalAction,
                         help="add a residual connection around attention")
     parser.add_argument("--layer-norm", action="store_true")
-    parser.add_argument("--ffn", dest="ffn_hidden", type=int, default=0,
+    parser.add_argument("--ffn", dest="ffn_hidden", type=_at_least(0), default=0,
                         help="hidden width of a feed-forward layer after attention (0: none)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_at_least(0), default=0)
     parser.add_argument("--out", help="output folder (default: runs/<task>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in the output folder")
@@ -273,7 +356,7 @@ def main(argv=None):
     config, args = parse_args(argv)
     try:
         metrics = train(config, resume=args.resume, progress=not args.no_progress)
-    except (CheckpointError, FileNotFoundError) as error:
+    except (CheckpointError, FileNotFoundError, OutputError) as error:
         raise SystemExit(f"error: {error}") from None
     out = config.resolved().out
     print(f"held-out accuracy {metrics['held_out_accuracy']:.4f}, "

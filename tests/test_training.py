@@ -71,3 +71,72 @@ def test_resuming_with_other_settings_is_refused_by_name(tmp_path, capsys):
     with pytest.raises(SystemExit, match="error: checkpoint .* other settings"):
         main(["--task", "pair", "--steps", "20", "--seed", "3", "--out", str(tmp_path),
               "--resume", "--no-progress"])
+
+
+# ---- runs that never lose work ------------------------------------------------------------------
+
+@pytest.mark.parametrize("argument, value", [
+    ("--heads", "0"), ("--d-model", "0"), ("--seed", "-1"), ("--batch-size", "-1"),
+    ("--batch-size", "0"), ("--ffn", "-3"), ("--steps", "-5"), ("--lr", "nan"),
+    ("--lr", "-0.1"), ("--steps", "ten"),
+])
+def test_a_bad_command_line_value_is_a_usage_error_naming_the_option(argument, value, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([argument, value, "--no-progress"])
+    assert stop.value.code == 2
+    assert f"argument {argument}" in capsys.readouterr().err
+
+
+def test_an_output_folder_that_cannot_take_the_files_is_refused_before_training(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("not a folder")
+    for out, message in [(afile, "is a file, not a folder"),
+                         (afile / "below", "cannot write into the output folder")]:
+        with pytest.raises(SystemExit, match=message):
+            main(["--steps", "5", "--out", str(out), "--no-progress"])
+    (tmp_path / "run" / "checkpoint.npz").mkdir(parents=True)
+    with pytest.raises(SystemExit, match="checkpoint.npz is a folder"):
+        main(["--steps", "5", "--out", str(tmp_path / "run"), "--no-progress"])
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.npz"]
+
+
+def test_ctrl_c_inside_an_optimizer_step_lands_after_it(tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from minigrad.optim import Adam
+
+    straight = train(TrainConfig(task="pair", steps=12, out=str(tmp_path / "a")),
+                     progress=False, plots=False)
+    original = Adam._update
+
+    def update(self, i, p, grad):
+        if self.step_count == 5 and i == 2:  # the fifth step, after two parameters moved
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, i, p, grad)
+
+    monkeypatch.setattr(Adam, "_update", update)
+    config = TrainConfig(task="pair", steps=12, out=str(tmp_path / "b"))
+    first = train(config, progress=False, plots=False)
+    assert first["steps_done"] == 5  # the interrupted step finished, and was saved as done
+    monkeypatch.setattr(Adam, "_update", original)
+    resumed = train(config, resume=True, progress=False, plots=False)
+    assert resumed["final_train_loss"] == straight["final_train_loss"]
+
+
+@pytest.mark.parametrize("meta", [
+    {"step": "3"}, {"step": -1}, {"history": []}, {"history": {"step": 3}},
+    {"sampler_state": {"state": "garbage"}}, {"config": None},
+])
+def test_resuming_from_malformed_metadata_is_refused_by_name(tmp_path, meta):
+    from minigrad.io import write_arrays
+
+    config = TrainConfig(task="pair", steps=10, out=str(tmp_path))
+    train(config, progress=False, plots=False, stop_at=4)
+    path = tmp_path / "checkpoint.npz"
+    arrays = read_arrays(path)
+    stored = json.loads(str(arrays["meta"]))
+    arrays["meta"] = np.array(json.dumps({**stored, **meta}))
+    write_arrays(path, arrays)
+    with pytest.raises(CheckpointError, match="checkpoint.npz"):
+        train(config, resume=True, progress=False, plots=False)
