@@ -8,7 +8,7 @@ backward).
 import numpy as np
 
 import minigrad as mg
-from minigrad.nn import Module, Parameter
+from minigrad.nn import Module, Parameter, check_sizes
 
 
 class Embedding(Module):
@@ -16,6 +16,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int):
         super().__init__()
+        check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         rng = mg.default_generator()
         self.weight = Parameter(rng.standard_normal((num_embeddings, embedding_dim))

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from minigrad.nn import Module, Parameter
+from minigrad.nn import Module, Parameter, check_sizes
 
 
 class LayerNorm(Module):
@@ -13,6 +13,7 @@ class LayerNorm(Module):
 
     def __init__(self, d_model: int, eps: float = 1e-5):
         super().__init__()
+        check_sizes("LayerNorm", d_model=d_model)
         self.d_model, self.eps = d_model, eps
         self.weight = Parameter(np.ones(d_model, dtype=np.float32))
         self.bias = Parameter(np.zeros(d_model, dtype=np.float32))

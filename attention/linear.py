@@ -3,7 +3,7 @@
 import numpy as np
 
 import minigrad as mg
-from minigrad.nn import Module, Parameter
+from minigrad.nn import Module, Parameter, check_sizes
 
 
 class Linear(Module):
@@ -15,6 +15,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True):
         super().__init__()
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / np.sqrt(in_features)
         rng = mg.default_generator()
@@ -24,11 +25,11 @@ class Linear(Module):
                      if bias else None)
 
     def forward(self, x):
-        if x.shape[-1] != self.in_features:
-            raise ValueError(
-                f"Linear: input of shape {x.shape} has {x.shape[-1]} features in its last "
-                f"axis, but this layer expects {self.in_features}"
-            )
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            features = f"has {x.shape[-1]} features in its last axis" if x.ndim else \
+                "is 0-d, with no feature axis"
+            raise ValueError(f"Linear: input of shape {x.shape} {features}, but this layer "
+                             f"expects {self.in_features}")
         # One 2-D matmul over all leading axes: its weight gradient is a single (in, out)
         # product, not one per batch element summed afterwards.
         leading = x.shape[:-1]

@@ -14,7 +14,7 @@ C = d_model the model width, hs = C // nh the head width.
 
 from attention.attention import read_only, scaled_dot_product_attention
 from attention.linear import Linear
-from minigrad.nn import Module
+from minigrad.nn import Module, check_sizes
 
 class MultiHeadAttention(Module):
     """y = out_proj(concat_h attention(x Wq_h, c Wk_h, c Wv_h)), c = context or x."""
@@ -22,6 +22,9 @@ class MultiHeadAttention(Module):
     def __init__(self, d_model: int, n_heads: int, bias: bool = True,
                  context_dim: int | None = None):
         super().__init__()
+        check_sizes("MultiHeadAttention", d_model=d_model, n_heads=n_heads)
+        if context_dim is not None:
+            check_sizes("MultiHeadAttention", context_dim=context_dim)
         if d_model % n_heads:
             raise ValueError(
                 f"MultiHeadAttention: d_model={d_model} is not divisible by n_heads={n_heads}"

@@ -16,7 +16,10 @@ import minigrad as mg
 
 
 def row_max(x: np.ndarray, axis: int) -> np.ndarray:
-    """Max along axis, with rows that are entirely -inf (fully masked) shifted by 0 instead."""
+    """Max along axis, with rows that are entirely -inf (fully masked) shifted by 0 instead.
+    An empty axis has no max: its (empty) rows are shifted by 0 too."""
+    if x.shape[axis] == 0:
+        return np.zeros(x.shape[:axis % x.ndim] + (1,) + x.shape[axis % x.ndim + 1:], x.dtype)
     m = np.max(x, axis=axis, keepdims=True)
     return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
 
@@ -55,7 +58,8 @@ class LogSoftmax(mg.Function):
     @staticmethod
     def forward(ctx, x, axis=-1):
         shifted = x - row_max(x, axis)
-        y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        with np.errstate(divide="ignore"):  # log(0) = -inf: an empty or fully masked row
+            y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
         ctx.save_for_backward(y)
         ctx.axis = axis
         return y

@@ -215,8 +215,12 @@ def _first_gradient(root, grad) -> np.ndarray:
 
 
 def _check_graph(order):
-    """Refuse a graph whose saved state was freed, or whose tensors changed since forward."""
+    """Refuse a graph whose saved state was freed, whose tensors changed since forward, or
+    that holds a .grad backward could not add to: all before anything is freed or written,
+    so a refused backward can simply be retried once the problem is fixed."""
     for tensor in order:
+        if tensor.grad is not None:
+            _check_grad(tensor)
         ctx = tensor._ctx
         if ctx is None:
             continue
@@ -228,6 +232,19 @@ def _check_graph(order):
                 "keep it."
             )
         _check_not_modified(tensor, ctx)
+
+
+def _check_grad(tensor):
+    """A .grad set by hand must be an array of the tensor's shape (never a plain number:
+    micrograd's `p.grad = 0` is spelled `p.grad = None` here)."""
+    grad = tensor.grad
+    if type(grad) is not np.ndarray or grad.shape != tensor.shape:
+        held = (f"an array of shape {grad.shape}" if isinstance(grad, np.ndarray)
+                else f"{grad!r} ({type(grad).__name__})")
+        raise ValueError(
+            f"backward: {describe(tensor)} of shape {tensor.shape} holds .grad = {held}; "
+            f"set it to None (to start from zero) or to an array of shape {tensor.shape}"
+        )
 
 
 def _check_not_modified(tensor, ctx):

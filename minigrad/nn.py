@@ -24,6 +24,13 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=requires_grad, name=name)
 
 
+def check_sizes(layer: str, **sizes):
+    """Refuse a layer size that is not a positive integer, naming the layer and the size."""
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{layer}: {name} must be a positive integer, got {value!r}")
+
+
 class Module:
     """Base class of layers and models. Subclasses set attributes and define forward()."""
 

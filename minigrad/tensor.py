@@ -200,6 +200,12 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self._data)
 
+    def __iter__(self):
+        """The rows along the first axis, each a tensor in the graph (as PyTorch)."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor (use .item() for its value)")
+        return (self[i] for i in range(len(self._data)))
+
     def item(self):
         if self._data.size != 1:
             raise ValueError(

@@ -143,3 +143,62 @@ def test_no_grad_on_a_generator_holds_inside_it_and_never_leaks_out():
     assert g.send("sent") is False and mg.is_grad_enabled()
     g.close()
     assert mg.is_grad_enabled()
+
+
+# ---- a refused backward changes nothing, so it can be retried ---------------------------------
+
+@pytest.mark.parametrize("bad_grad, message", [
+    (0, r"holds .grad = 0 \(int\); set it to None"),
+    (np.zeros(3), r"holds .grad = an array of shape \(3,\)"),
+])
+def test_a_bad_grad_on_a_leaf_is_refused_before_anything_is_freed(bad_grad, message):
+    w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = ((w * w).exp() * 3.0).sum()
+    w.grad = bad_grad
+    with pytest.raises(ValueError, match=message):
+        loss.backward()
+    w.grad = None
+    loss.backward()  # the retry works: nothing was freed by the refused one
+    np.testing.assert_allclose(w.grad, 6 * w.data * np.exp(w.data ** 2), rtol=1e-6)
+
+
+# ---- empty axes, as PyTorch -----------------------------------------------------------------
+
+def test_softmax_and_attention_over_empty_axes_give_empty_results():
+    from attention import log_softmax, softmax
+
+    for f in (softmax, log_softmax):
+        x = mg.ones(2, 0, requires_grad=True)
+        y = f(x)
+        y.sum().backward()
+        assert y.shape == (2, 0) and x.grad.shape == (2, 0)
+    x = mg.ones(2, 0, 8, requires_grad=True)
+    y = MultiHeadAttention(8, 2)(x)
+    y.sum().backward()
+    assert y.shape == (2, 0, 8) and x.grad.shape == (2, 0, 8)
+
+
+def test_iterating_a_0d_tensor_is_an_error_not_an_empty_list():
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(mg.tensor(3.0))
+    rows = list(mg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True))
+    assert [r.data.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
+
+
+# ---- sizes and ranks refused by name -----------------------------------------------------------
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: MultiHeadAttention(8, 0), "MultiHeadAttention: n_heads must be a positive integer"),
+    (lambda: MultiHeadAttention(8, -2), "MultiHeadAttention: n_heads must be a positive"),
+    (lambda: __import__("attention").Linear(0, 3), "Linear: in_features must be a positive"),
+    (lambda: __import__("attention").Linear(3, -1), "Linear: out_features must be a positive"),
+    (lambda: __import__("attention").Embedding(-1, 2), "Embedding: num_embeddings must be"),
+    (lambda: LayerNorm(0), "LayerNorm: d_model must be a positive integer"),
+    (lambda: __import__("attention").Linear(3, 2)(mg.tensor(1.0)), "Linear: input of shape "
+     r"\(\) is 0-d"),
+    (lambda: attend(mg.tensor(1.0), mg.ones(2), mg.ones(2)), "scaled_dot_product_attention: "
+     r"q \(\), k \(2,\)"),
+])
+def test_a_size_or_rank_that_cannot_work_is_refused_by_name(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()

@@ -141,3 +141,24 @@ def test_a_trace_records_one_backward_and_names_modules():
     assert trace.ignored_passes == 1 and any("one backward()" in str(w.message) for w in caught)
     assert any(step.output.startswith("head: ") for step in trace.steps)
     assert trace.steps[0].index == 1  # steps count from 1, as the HTML page does
+
+
+def test_recording_a_long_chain_takes_memory_linear_in_its_length():
+    import tracemalloc
+
+    def peak(n):
+        x = mg.tensor([1.0], requires_grad=True)
+        y = x
+        for _ in range(n):
+            y = y * 1.0
+        tracemalloc.start()
+        with mg.trace_backward() as trace:
+            y.backward(np.ones(1))
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        assert len(trace) == n
+        return top
+
+    small, large = peak(1000), peak(4000)
+    # A copy of the gradient table per step grew 16-fold here; linear growth is 4-fold.
+    assert large < 6 * small, (small, large)

@@ -68,7 +68,10 @@ class BackwardTrace(hooks.Tool):
         self.root = None
         self._tensors: list = []  # the output tensor of each step
         self._known: dict = {}  # id(tensor) -> gradient so far
-        self._snapshots: list = []  # gradients known after each step (frame k + 1)
+        # What each frame changed: [(id(tensor), its gradient so far)], frame 0 the output's.
+        # Replaying them gives the gradients known at any frame, in time and memory linear
+        # in the graph (a copy of the whole table per step would be quadratic).
+        self._updates: list = []
         self._made_by: dict = {}  # id(ctx) -> the tensor it produced, for this backward
         self._recording = False
         self._ignored = 0  # later backward() calls, not recorded
@@ -97,9 +100,10 @@ class BackwardTrace(hooks.Tool):
         if not self._recording:
             return
         tensor = self._made_by[id(ctx)]
-        if not self._snapshots:
-            self._snapshots.append({id(tensor): grad})  # frame 0: only the output's
+        if not self._updates:
+            self._updates.append([(id(tensor), grad)])  # frame 0: only the output's
         self._known[id(tensor)] = grad
+        changed = [(id(tensor), grad)]
         self._tensors.append(tensor)
         step = Step(len(self.steps) + 1, ctx.fn.name, _label(tensor), grad.shape,
                     _norm(grad), source=ctx.note("source"))
@@ -108,9 +112,18 @@ class BackwardTrace(hooks.Tool):
                 continue
             previous = self._known.get(id(parent))
             self._known[id(parent)] = g if previous is None else previous + g
+            changed.append((id(parent), self._known[id(parent)]))
             step.sent.append(Sent(i, _label(parent), g.shape, _norm(g)))
         self.steps.append(step)
-        self._snapshots.append(dict(self._known))
+        self._updates.append(changed)
+
+    def _known_at_each_frame(self):
+        """The gradients known at frame 0, 1, ...: one dict, updated in place between
+        yields (read it before asking for the next frame)."""
+        known = {}
+        for changed in self._updates:
+            known.update(changed)
+            yield known
 
     # ---- reading the record --------------------------------------------------------------
 
@@ -146,7 +159,7 @@ class BackwardTrace(hooks.Tool):
         if self.root is None:
             raise RuntimeError("trace_backward: nothing was recorded; call backward() inside it")
         graphs = []
-        for k, known in enumerate(self._snapshots):
+        for k, known in enumerate(self._known_at_each_frame()):
             highlight = [self._tensors[k - 1]] if k > 0 else [self.root]
             graphs.append(draw(self.root, grads=known, highlight=highlight, **draw_options))
         return graphs
@@ -157,13 +170,16 @@ class BackwardTrace(hooks.Tool):
 
         frames = self.frames(**draw_options)
         needing = [t for t in topological_order(self.root) if t.requires_grad]
+        needed, seen, counts = {id(t) for t in needing}, set(), []
+        for changed in self._updates:  # how many tensors have a gradient, frame by frame
+            seen.update(i for i, _ in changed if i in needed)
+            counts.append(len(seen))
         parts = []
-        for k, (graph, known) in enumerate(zip(frames, self._snapshots)):
+        for k, (graph, have) in enumerate(zip(frames, counts)):
             svg = render_bytes(graph.source, "svg").decode("utf-8")
             svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined
             caption = (_caption(self.steps[k - 1]) if k else
                        "Frame 0: backward starts from the output's gradient (1 for a loss).")
-            have = sum(id(t) in known for t in needing)
             parts.append(
                 f'<section class="frame" data-index="{k}" data-grads="{have}" '
                 f'data-tensors="{len(needing)}"><p class="caption">{html.escape(caption)}'
