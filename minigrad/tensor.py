@@ -33,8 +33,9 @@ def _as_array(data, dtype=None) -> np.ndarray:
         if not was_array and array.dtype == np.float64:
             array = array.astype(DEFAULT_FLOAT)  # lists and Python floats: float32, as PyTorch
     if array.dtype.kind not in "biuf":
-        kind = "complex numbers" if array.dtype.kind == "c" else f"dtype {array.dtype}"
-        raise TypeError(f"tensor: {kind} are not supported (numbers, booleans, or lists and "
+        kind = "complex numbers are" if array.dtype.kind == "c" else \
+            f"values of dtype {array.dtype} are"
+        raise TypeError(f"tensor: {kind} not supported (numbers, booleans, or lists and "
                         "arrays of them)")
     return array
 

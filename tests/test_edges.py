@@ -202,3 +202,11 @@ def test_iterating_a_0d_tensor_is_an_error_not_an_empty_list():
 def test_a_size_or_rank_that_cannot_work_is_refused_by_name(make, message):
     with pytest.raises(ValueError, match=message):
         make()
+
+
+def test_strings_and_objects_are_refused_and_an_empty_axis_tuple_sums_nothing():
+    for bad in ("abc", [{"a": 1}]):
+        with pytest.raises(TypeError, match="tensor: values of dtype .* are not supported"):
+            mg.tensor(bad)
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.sum(axis=()).data.tolist() == x.data.tolist()  # as NumPy (documented)

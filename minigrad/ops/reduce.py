@@ -45,7 +45,9 @@ class Sum(Function):
     """sum(a) over axes;  d/da_i = 1 for every element that was summed.
 
     backward returns the incoming gradient copied to every summed element: an array of
-    a's shape (ctx.shape), from the reduced axes (ctx.axes) and ctx.keepdims."""
+    a's shape (ctx.shape), from the reduced axes (ctx.axes) and ctx.keepdims.
+
+    axis=() sums over no axis, as NumPy does (PyTorch's sum(dim=()) sums over all)."""
 
     name = "sum"
     kind = "reduce"
