@@ -247,8 +247,13 @@ def test_a_directory_and_an_encrypted_member_are_refused_by_name(tmp_path):
     with pytest.raises(CheckpointError, match="is a directory"):
         load_checkpoint(tmp_path / "dir.npz", model, opt)
     path = _saved(tmp_path)
-    data = bytearray(path.read_bytes())
+    good = path.read_bytes()
+    data = bytearray(good)
     data[data.find(b"PK\x01\x02") + 8] |= 1  # the first member's "encrypted" flag
+    path.write_bytes(bytes(data))
+    _refused(path, "truncated or corrupted|damaged")
+    data = bytearray(good)
+    data[data.find(b"PK\x01\x02") + 10] = 99  # a compression method no one implements
     path.write_bytes(bytes(data))
     _refused(path, "truncated or corrupted|damaged")
 
