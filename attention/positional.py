@@ -8,7 +8,7 @@ a model can tell "first" from "last" (needed to reverse a sequence, for example)
 import numpy as np
 
 import minigrad as mg
-from minigrad.nn import Module, Parameter
+from minigrad.nn import Module, Parameter, check_sizes
 
 
 def sinusoidal_table(max_len: int, d_model: int) -> np.ndarray:
@@ -37,6 +37,7 @@ class SinusoidalPositionalEncoding(Module):
 
     def __init__(self, d_model: int, max_len: int = 512):
         super().__init__()
+        check_sizes("SinusoidalPositionalEncoding", d_model=d_model, max_len=max_len)
         self.d_model, self.max_len = d_model, max_len
         self.register_buffer("table", sinusoidal_table(max_len, d_model), persistent=False)
 
@@ -53,6 +54,7 @@ class LearnedPositionalEmbedding(Module):
 
     def __init__(self, max_len: int, d_model: int):
         super().__init__()
+        check_sizes("LearnedPositionalEmbedding", max_len=max_len, d_model=d_model)
         self.d_model, self.max_len = d_model, max_len
         rng = mg.default_generator()
         self.weight = Parameter(rng.standard_normal((max_len, d_model)).astype(np.float32))

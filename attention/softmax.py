@@ -13,6 +13,7 @@ and makes the largest exponent exactly 0, so nothing overflows for any finite in
 import numpy as np
 
 import minigrad as mg
+from minigrad.ops.reduce import normalize_axes
 
 
 def row_max(x: np.ndarray, axis: int) -> np.ndarray:
@@ -34,6 +35,9 @@ class Softmax(mg.Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
+        if x.ndim == 0:
+            raise ValueError("softmax: needs a tensor with at least one axis, got a 0-d one")
+        (axis,) = normalize_axes("softmax", axis, x.ndim, x.shape)
         e = np.exp(x - row_max(x, axis))
         total = np.sum(e, axis=axis, keepdims=True)
         y = e / np.where(total == 0, 1, total)
@@ -57,6 +61,9 @@ class LogSoftmax(mg.Function):
 
     @staticmethod
     def forward(ctx, x, axis=-1):
+        if x.ndim == 0:
+            raise ValueError("log_softmax: needs a tensor with at least one axis, got a 0-d one")
+        (axis,) = normalize_axes("log_softmax", axis, x.ndim, x.shape)
         shifted = x - row_max(x, axis)
         with np.errstate(divide="ignore"):  # log(0) = -inf: an empty or fully masked row
             y = shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))

@@ -171,9 +171,9 @@ def _resume(checkpoint, config, model, optimizer, sampler, start, history):
     _check_resumable(checkpoint, meta, config)
     try:
         sampler.bit_generator.state = meta["sampler_state"]
-    except (TypeError, ValueError, KeyError) as error:
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
         raise CheckpointError(f"checkpoint '{checkpoint}': its batch sampler state is "
-                              f"malformed ({error})") from None
+                              f"malformed ({type(error).__name__}: {error})") from None
     if meta["step"] >= config.steps:
         print(f"{checkpoint} is at step {meta['step']} already (--steps {config.steps}); "
               "nothing to train", file=sys.stderr)
@@ -241,8 +241,10 @@ def _check_resumable(path, meta, config):
     kinds = {"step": int, "history": dict, "config": dict, "sampler_state": dict}
     wrong = [f"{key} ({type(meta[key]).__name__})" for key, kind in kinds.items()
              if not isinstance(meta[key], kind) or isinstance(meta[key], bool)]
-    if not wrong and (meta["step"] < 0 or not all(
-            isinstance(v, list) for v in meta["history"].values())):
+    history_keys = ("step", "train_loss", "eval_step", "eval_loss", "eval_accuracy")
+    if not wrong and (meta["step"] < 0 or set(meta["history"]) != set(history_keys) or not all(
+            isinstance(v, list) and all(x is None or isinstance(x, (int, float)) for x in v)
+            for v in meta["history"].values())):
         wrong = ["step or history"]
     if wrong:
         raise CheckpointError(f"checkpoint '{path}': its metadata has malformed "
@@ -349,6 +351,10 @@ def parse_args(argv=None) -> tuple:
     args = parser.parse_args(argv)
     known = {f.name for f in fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in known})
+    resolved = config.resolved()
+    if resolved.d_model % resolved.n_heads:
+        parser.error(f"--d-model {resolved.d_model} is not divisible by --heads "
+                     f"{resolved.n_heads}: each head gets d_model / heads channels")
     return config, args
 
 

@@ -204,8 +204,12 @@ def _first_gradient(root, grad) -> np.ndarray:
                 "gradient explicitly, e.g. y.backward(np.ones_like(y.data))"
             )
         return np.ones_like(root.data)
+    given = np.asarray(getattr(grad, "data", grad))
+    if given.dtype.kind not in "biuf":
+        raise TypeError(f"backward: the gradient must hold real numbers, got dtype "
+                        f"{given.dtype}")
     # A copy: the caller's array must not become (and change) the root's .grad.
-    grad = np.array(getattr(grad, "data", grad), dtype=root.data.dtype)
+    grad = np.array(given, dtype=root.data.dtype)
     if grad.shape != root.shape:
         raise ValueError(
             f"backward: gradient of shape {grad.shape} does not match the output "
@@ -238,12 +242,12 @@ def _check_grad(tensor):
     """A .grad set by hand must be an array of the tensor's shape (never a plain number:
     micrograd's `p.grad = 0` is spelled `p.grad = None` here)."""
     grad = tensor.grad
-    if type(grad) is not np.ndarray or grad.shape != tensor.shape:
-        held = (f"an array of shape {grad.shape}" if isinstance(grad, np.ndarray)
-                else f"{grad!r} ({type(grad).__name__})")
+    if type(grad) is not np.ndarray or grad.shape != tensor.shape or grad.dtype.kind != "f":
+        held = (f"an array of shape {grad.shape} and dtype {grad.dtype}"
+                if isinstance(grad, np.ndarray) else f"{grad!r} ({type(grad).__name__})")
         raise ValueError(
             f"backward: {describe(tensor)} of shape {tensor.shape} holds .grad = {held}; "
-            f"set it to None (to start from zero) or to an array of shape {tensor.shape}"
+            f"set it to None (to start from zero) or to a float array of shape {tensor.shape}"
         )
 
 

@@ -7,6 +7,7 @@ order, so `named_parameters()` can list them with dotted names such as
 messages say `attn.q_proj.weight`, not "a tensor".
 """
 
+import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -22,6 +23,23 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad=True, name=None):
         super().__init__(data, requires_grad=requires_grad, name=name)
+
+
+def _converted(value: np.ndarray, target) -> tuple:
+    """(problem or '', value as an array of the target's dtype). A floating parameter takes
+    finite floats only (never integers or booleans, never an overflow to inf)."""
+    if value.shape != target.shape:
+        return f"has shape {value.shape}, the model expects {target.shape}", None
+    floating = target.dtype.kind == "f"
+    if floating and value.dtype.kind != "f" or \
+            not np.can_cast(value.dtype, target.dtype, casting="same_kind"):
+        return f"has dtype {value.dtype}, the model expects {target.dtype}", None
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cast = np.array(value, dtype=target.dtype)
+    if floating and not np.isfinite(cast).all():
+        return f"holds values that are not finite in {target.dtype}", None
+    return "", cast
 
 
 def check_sizes(layer: str, **sizes):
@@ -165,26 +183,19 @@ class Module:
             problems.append(f"missing keys {missing}")
         if strict and unexpected:
             problems.append(f"unexpected keys {unexpected}")
+        converted = {}
         for name, value in state.items():
             if name in targets:
-                value = np.asarray(value)
-                target = targets[name]
-                if value.shape != target.shape:
-                    problems.append(
-                        f"'{name}' has shape {value.shape}, the model expects {target.shape}"
-                    )
-                elif not np.can_cast(value.dtype, target.dtype, casting="same_kind"):
-                    problems.append(
-                        f"'{name}' has dtype {value.dtype}, the model expects {target.dtype}"
-                    )
+                problem, converted[name] = _converted(np.asarray(value), targets[name])
+                if problem:
+                    problems.append(f"'{name}' {problem}")
         if problems:
             raise ValueError(
                 f"load_state_dict: {source} does not fit {type(self).__name__}: "
                 + "; ".join(problems) + ". Nothing was loaded."
             )
-        for name, value in state.items():
-            if name in targets:
-                targets[name].data = np.array(value, dtype=targets[name].dtype)
+        for name, value in converted.items():  # all checked and converted: now assign
+            targets[name].data = value
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__}({self.extra_repr()}"]

@@ -17,8 +17,9 @@ class Optimizer:
         self.params = list(params)
         if not self.params:
             raise ValueError(f"{type(self).__name__}: got an empty parameter list")
-        if lr <= 0:
-            raise ValueError(f"{type(self).__name__}: learning rate must be positive, got {lr}")
+        if not np.isfinite(lr) or lr <= 0:
+            raise ValueError(f"{type(self).__name__}: learning rate must be a finite positive "
+                             f"number, got {lr}")
         self.lr = lr
         self.step_count = 0
         self.state = {}  # slot name -> list of arrays, one per parameter (or None)
@@ -61,7 +62,7 @@ class Optimizer:
         where = f"{type(self).__name__}.load_state_dict: {source}"
         step = np.asarray(state.get("step", 0))
         lr = np.asarray(state.get("lr", self.lr))
-        if step.shape != () or step.dtype.kind not in "iu" or step < 0:
+        if step.shape != () or step.dtype.kind not in "iu" or not 0 <= step < MAX_STEPS:
             raise ValueError(f"{where} has step {step!r}: it must be a non-negative integer. "
                              "Nothing was loaded.")
         if lr.shape != () or lr.dtype.kind not in "iuf" or not np.isfinite(lr) or lr <= 0:
@@ -86,7 +87,16 @@ class Optimizer:
             problem = _slot_problem(name, value, self.params[i].shape)
             if problem:
                 raise ValueError(f"{where} has '{key}' {problem}. Nothing was loaded.")
-            restored.setdefault(name, [None] * len(self.params))[i] = np.array(value)
+            restored.setdefault(name, [None] * len(self.params))[i] = np.array(
+                value, dtype=np.int64 if name == "step" else value.dtype)
+        for i in range(len(self.params)):  # a parameter has all of its state, or none
+            have = [name for name in self.slots if restored.get(name, [None] * (i + 1))[i]
+                    is not None]
+            if have and len(have) != len(self.slots):
+                lacking = [f"{name}.{i}" for name in self.slots if name not in have]
+                raise ValueError(f"{where} has {', '.join(f'{n}.{i}' for n in have)} but not "
+                                 f"{', '.join(lacking)}: a parameter's state comes whole. "
+                                 "Nothing was loaded.")
         return int(step), float(lr), restored
 
     def apply_state(self, checked: tuple):
@@ -94,12 +104,15 @@ class Optimizer:
         self.step_count, self.lr, self.state = checked
 
 
+MAX_STEPS = 2**53  # step counts beyond this are corrupt (and would overflow as they grow)
+
+
 def _slot_problem(name: str, value: np.ndarray, shape: tuple) -> str:
     """What is wrong with a saved state array, or '' (a per-parameter step count is a
     non-negative integer; the rest are finite floats of the parameter's shape, and a
     second moment is never negative)."""
     if name == "step":
-        if value.shape != () or value.dtype.kind not in "iu" or value < 0:
+        if value.shape != () or value.dtype.kind not in "iu" or not 0 <= value < MAX_STEPS:
             return f"= {value!r}: a step count must be a non-negative integer"
         return ""
     if value.shape != shape:

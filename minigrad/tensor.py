@@ -29,7 +29,12 @@ def _as_array(data, dtype=None) -> np.ndarray:
         array = np.asarray(data, dtype=dtype)
     else:
         was_array = isinstance(data, (np.ndarray, np.generic))
-        array = np.asarray(data)
+        try:
+            array = np.asarray(data)
+        except ValueError:
+            raise ValueError("tensor: nested lists of different lengths (a ragged list) "
+                             "cannot make a tensor; every row must have the same length") \
+                from None
         if not was_array and array.dtype == np.float64:
             array = array.astype(DEFAULT_FLOAT)  # lists and Python floats: float32, as PyTorch
     if array.dtype.kind not in "biuf":

@@ -33,6 +33,13 @@ def trained_model(seed=0):
     return model, opt
 
 
+def untrained(seed=2):
+    """A model and optimizer to load into: cheaper than trained_model, same shapes."""
+    mg.manual_seed(seed)
+    model = AttentionModel(6, 3, d_model=8, n_heads=2, positional="learned", max_len=4)
+    return model, Adam(model.parameters(), lr=0.01)
+
+
 def snapshot(model):
     return {name: p.data.copy() for name, p in model.named_parameters()}
 
@@ -208,7 +215,7 @@ def test_every_single_bit_flip_in_the_zip_directory_is_refused_or_harmless(tmp_p
             flipped = bytearray(data)
             flipped[position] ^= 1 << bit
             damaged.write_bytes(bytes(flipped))
-            fresh, fresh_opt = trained_model(seed=2)
+            fresh, fresh_opt = untrained()
             try:
                 load_checkpoint(damaged, fresh, fresh_opt)
             except CheckpointError:
@@ -272,3 +279,75 @@ def test_a_diverged_loss_is_saved_as_null_so_the_metadata_stays_json(tmp_path):
     model, opt = trained_model()
     save_checkpoint(tmp_path / "ck.npz", model, opt, meta={"history": [0.5, float("nan")]})
     assert load_checkpoint(tmp_path / "ck.npz", model, opt)["history"] == [0.5, None]
+
+
+def test_bit_flips_in_every_array_header_are_refused_or_harmless(tmp_path):
+    path = _saved(tmp_path)
+    data = path.read_bytes()
+    model, _ = trained_model()
+    expected = snapshot(model)
+    start = 0
+    headers = []
+    while (start := data.find(b"\x93NUMPY", start + 1)) != -1:
+        headers.append(start)
+    assert len(headers) > 10
+    for header in headers:
+        for position in range(header + 8, header + 70, 7):
+            flipped = bytearray(data)
+            flipped[position] ^= 1 << (position % 7)
+            damaged = tmp_path / "damaged.npz"
+            damaged.write_bytes(bytes(flipped))
+            fresh, fresh_opt = untrained()
+            try:
+                load_checkpoint(damaged, fresh, fresh_opt)
+            except CheckpointError:
+                continue
+            for name, value in snapshot(fresh).items():
+                np.testing.assert_array_equal(value, expected[name])
+
+
+@pytest.mark.parametrize("value, problem", [
+    (lambda a: np.full(a.shape, 1e300), "not finite in float32"),
+    (lambda a: np.ones(a.shape, dtype=np.int64), "has dtype int64, the model expects float32"),
+    (lambda a: np.ones(a.shape, dtype=bool), "has dtype bool"),
+    (lambda a: np.full(a.shape, np.nan), "not finite"),
+])
+def test_weights_that_would_be_silently_cast_are_refused(tmp_path, value, problem):
+    import warnings
+
+    path = _saved(tmp_path)
+    arrays = read_arrays(path)
+    arrays["model/head.bias"] = value(arrays["model/head.bias"])
+    write_arrays(path, arrays)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a cast warning must not stop a load half-way
+        _refused(path, problem)
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda a: a.pop("optimizer/exp_avg_sq.3"), "a parameter's state comes whole"),
+    (lambda a: a.__setitem__("optimizer/step.0", np.array(2**62)), "step count must be"),
+    (lambda a: a.__setitem__("meta", np.array("[" * 100000 + "]" * 100000)),
+     "metadata is not valid JSON"),
+])
+def test_inconsistent_state_and_pathological_metadata_are_refused(tmp_path, change, problem):
+    path = _saved(tmp_path)
+    arrays = read_arrays(path)
+    change(arrays)
+    write_arrays(path, arrays)
+    _refused(path, problem)
+
+
+def test_a_small_unsigned_step_count_loads_and_keeps_counting(tmp_path):
+    path = _saved(tmp_path)
+    arrays = read_arrays(path)
+    for key in [k for k in arrays if k.startswith("optimizer/step.")]:
+        arrays[key] = np.array(255, dtype=np.uint8)  # would wrap to 0 if kept as uint8
+    write_arrays(path, arrays)
+    model, opt = trained_model(seed=2)
+    load_checkpoint(path, model, opt)
+    opt.zero_grad()
+    cross_entropy(model(IDS), IDS % 3).backward()
+    opt.step()
+    assert all(np.isfinite(p.data).all() for p in model.parameters())
+    assert int(opt.state["step"][0]) == 256

@@ -210,3 +210,71 @@ def test_strings_and_objects_are_refused_and_an_empty_axis_tuple_sums_nothing():
             mg.tensor(bad)
     x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
     assert x.sum(axis=()).data.tolist() == x.data.tolist()  # as NumPy (documented)
+
+
+# ---- found by attacking the above ---------------------------------------------------------------
+
+def test_a_grad_of_strings_or_a_complex_gradient_is_refused_before_anything_runs():
+    w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = (w * w).sum()
+    w.grad = np.array(["a", "b"])
+    with pytest.raises(ValueError, match="dtype <U1"):
+        loss.backward()
+    w.grad = None
+    y = w * 2.0
+    with pytest.raises(TypeError, match="the gradient must hold real numbers"):
+        y.backward(np.array([1 + 1j, 1.0]))
+    loss.backward()  # nothing was freed by either refusal
+    np.testing.assert_allclose(w.grad, 2 * w.data)
+
+
+def test_a_fill_value_bigger_than_the_tensor_is_refused():
+    with pytest.raises(ValueError, match=r"masked_fill: value of shape \(5, 2\) does not fit"):
+        mg.ones(2).masked_fill(np.array([True, False]), np.zeros((5, 2)))
+
+
+def test_an_optimizer_refuses_a_learning_rate_that_is_not_finite():
+    from minigrad.nn import Parameter
+    from minigrad.optim import SGD, Adam
+
+    for optimizer, lr in ((Adam, float("nan")), (SGD, float("inf"))):
+        with pytest.raises(ValueError, match="learning rate must be a finite positive"):
+            optimizer([Parameter(np.zeros(2))], lr=lr)
+
+
+@pytest.mark.oracle
+@pytest.mark.parametrize("op", ["relu", "maximum", "minimum"])
+def test_a_nan_input_passes_its_gradient_on_as_in_pytorch(op, torch_oracle):
+    torch = torch_oracle
+    values = [np.nan, 1.0, -1.0]
+    ours = mg.tensor(values, dtype="float64", requires_grad=True)
+    theirs = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    if op == "relu":
+        ours.relu().sum().backward()
+        theirs.relu().sum().backward()
+    else:
+        zero = mg.tensor([0.0, 0.0, 0.0], dtype="float64")
+        getattr(ours, op)(zero).sum().backward()
+        getattr(torch, op)(theirs, torch.zeros(3, dtype=torch.float64)).sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: mg.tensor([[1, 2], [3]]), ValueError, "tensor: nested lists of different"),
+    (lambda: __import__("attention").softmax(mg.ones(3), axis=5), ValueError,
+     "softmax: axis 5 is out of range"),
+    (lambda: mg.split(mg.ones(4), 2.0), TypeError, "split: give a size"),
+    (lambda: __import__("attention.positional").positional.SinusoidalPositionalEncoding(
+        4, max_len=-1), ValueError, "max_len must be a positive integer"),
+    (lambda: mg.zeros(0, 3).max(axis=0), ValueError, "max: cannot reduce over an empty axis"),
+])
+def test_more_bad_arguments_are_refused_by_name(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_a_max_over_a_non_empty_axis_of_an_empty_tensor_is_empty_as_in_pytorch():
+    x = mg.zeros(0, 3, requires_grad=True)
+    y = x.max(axis=1)
+    y.sum().backward()
+    assert y.shape == (0,) and x.grad.shape == (0, 3)

@@ -201,7 +201,7 @@ def test_optimizer_rejects_mismatched_state_and_bad_settings():
     with pytest.raises(ValueError, match=r"exp_avg\.0.*\(4,\).*\(3,\)"):
         opt.load_state_dict({"step": np.array(1), "exp_avg.0": np.zeros(4)})
     assert opt.state == {} and opt.step_count == 0
-    with pytest.raises(ValueError, match="learning rate must be positive"):
+    with pytest.raises(ValueError, match="learning rate must be a finite positive number"):
         SGD([Parameter(np.zeros(1))], lr=0)
     with pytest.raises(ValueError, match="empty parameter list"):
         Adam([])

@@ -140,3 +140,20 @@ def test_resuming_from_malformed_metadata_is_refused_by_name(tmp_path, meta):
     write_arrays(path, arrays)
     with pytest.raises(CheckpointError, match="checkpoint.npz"):
         train(config, resume=True, progress=False, plots=False)
+
+
+def test_heads_that_do_not_divide_the_width_are_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--task", "pair", "--heads", "3", "--no-progress"])
+    assert stop.value.code == 2
+    assert "--d-model 8 is not divisible by --heads 3" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("meta", [
+    {"history": {}}, {"history": {"step": ["x"], "train_loss": [], "eval_step": [],
+                                  "eval_loss": [], "eval_accuracy": []}},
+    {"sampler_state": {"bit_generator": "PCG64", "state": {"state": 2**200, "inc": 1},
+                       "has_uint32": 0, "uinteger": 0}},
+])
+def test_resuming_from_more_malformed_metadata_is_refused_by_name(tmp_path, meta):
+    test_resuming_from_malformed_metadata_is_refused_by_name(tmp_path, meta)

@@ -123,7 +123,8 @@ class Relu(Function):
         # BEGIN SOLUTION task1_1: the backward of relu
         (a,) = ctx.saved_arrays
         # where, not grad * mask: an inf arriving where a <= 0 must give 0, not inf * 0 = NaN
-        return np.where(a > 0, grad, 0)
+        # (and a NaN input passes its gradient on, as PyTorch's relu does)
+        return np.where(a <= 0, 0, grad)
         # END SOLUTION
 
 
@@ -203,15 +204,16 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_arrays
-        return _shares(grad, a > b, a == b)
+        return _shares(grad, a < b, a > b, a == b)
 
 
-def _shares(grad, a_wins, tie):
-    """(a's, b's) part of grad: all to the winner, half each on a tie, and an exact 0 to the
-    loser (never grad * 0, which is NaN for an infinite grad)."""
+def _shares(grad, a_loses, b_loses, tie):
+    """(a's, b's) part of grad: an exact 0 to the loser (never grad * 0, which is NaN for an
+    infinite grad), half each on a tie, all of it otherwise (so a NaN operand, which neither
+    wins nor loses, gets the gradient, as in PyTorch)."""
     half = grad * 0.5
-    return (np.where(a_wins, grad, np.where(tie, half, 0)),
-            np.where(a_wins | tie, np.where(tie, half, 0), grad))
+    return (np.where(a_loses, 0, np.where(tie, half, grad)),
+            np.where(b_loses, 0, np.where(tie, half, grad)))
 
 
 class Minimum(Function):
@@ -230,7 +232,7 @@ class Minimum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_arrays
-        return _shares(grad, a < b, a == b)
+        return _shares(grad, a > b, a < b, a == b)
 
 
 class Cast(Function):

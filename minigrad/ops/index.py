@@ -61,6 +61,14 @@ class Where(Function):
         return None, np.where(cond, grad, 0), np.where(cond, 0, grad)
 
 
+def _broadcast_to_a(shape, a_shape) -> bool:
+    """Whether an array of `shape` broadcasts to a_shape without making it bigger."""
+    try:
+        return np.broadcast_shapes(shape, a_shape) == a_shape
+    except ValueError:
+        return False
+
+
 class MaskedFill(Function):
     """a with `value` written where mask is True;  a's gradient is zero at those places."""
 
@@ -72,17 +80,17 @@ class MaskedFill(Function):
         mask = np.asarray(mask)
         if mask.dtype != bool:
             raise TypeError(f"masked_fill: mask must be boolean, got dtype {mask.dtype}")
-        try:
-            fits = np.broadcast_shapes(mask.shape, a.shape) == a.shape
-        except ValueError:
-            fits = False
-        if not fits:  # a bigger mask would make the output bigger than the tensor
+        if not _broadcast_to_a(mask.shape, a.shape):  # a bigger mask: a bigger output
             raise ValueError(
                 f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
                 f"tensor's shape {a.shape}"
             )
+        value = np.asarray(value, dtype=a.dtype)
+        if not _broadcast_to_a(value.shape, a.shape):
+            raise ValueError(f"masked_fill: value of shape {value.shape} does not fit the "
+                             f"tensor's shape {a.shape} (it would make the result bigger)")
         ctx.save_for_backward(mask)
-        return np.where(mask, np.asarray(value, dtype=a.dtype), a)
+        return np.where(mask, value, a)
 
     @staticmethod
     def backward(ctx, grad):

@@ -85,9 +85,10 @@ def split(tensor, split_size_or_sections, axis=0):
         sizes = [split_size_or_sections] * (length // split_size_or_sections)
         if length % split_size_or_sections:
             sizes.append(length % split_size_or_sections)
-    else:
+    elif isinstance(split_size_or_sections, (list, tuple)):
         sizes = list(split_size_or_sections)
-        bad = [n for n in sizes if not isinstance(n, (int, np.integer)) or n < 0]
+        bad = [n for n in sizes if isinstance(n, bool) or not isinstance(n, (int, np.integer))
+               or n < 0]
         if bad:
             raise ValueError(f"split: sizes must be non-negative integers, got {sizes}")
         if sum(sizes) != length:
@@ -95,6 +96,9 @@ def split(tensor, split_size_or_sections, axis=0):
                 f"split: sizes {sizes} add up to {sum(sizes)}, but axis {axis} of shape "
                 f"{tensor.shape} has length {length}"
             )
+    else:
+        raise TypeError(f"split: give a size (an int) or a list of sizes, got "
+                        f"{split_size_or_sections!r}")
     pieces, start = [], 0
     for size in sizes:
         index = (slice(None),) * axis + (slice(start, start + size),)

@@ -104,8 +104,11 @@ class Max(Function):
     @classmethod
     def forward(cls, ctx, a, axis=None, keepdims=False):
         axes = normalize_axes(cls.name, axis, a.ndim, a.shape)
-        if a.size == 0:
-            raise ValueError(f"{cls.name}: cannot reduce an empty tensor of shape {a.shape}")
+        empty = [i for i in axes if a.shape[i] == 0]
+        if empty or (a.size == 0 and not axes):
+            raise ValueError(f"{cls.name}: cannot reduce over an empty axis (axis "
+                             f"{empty[0] if empty else 0} of shape {a.shape}): it has no "
+                             f"{cls.name}imum")
         out = cls._reduce(a, axis=axes, keepdims=True)
         ctx.save_for_backward(a, out)
         ctx.axes, ctx.keepdims = axes, keepdims
