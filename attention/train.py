@@ -29,6 +29,7 @@ from attention.model import POSITIONAL, AttentionModel
 from attention.tasks import make_splits, make_task
 from minigrad.io import CheckpointError, json_safe, load_checkpoint, save_checkpoint
 from minigrad.optim import Adam, clip_grad_norm_
+from minigrad.threads import one_blas_thread
 
 
 @dataclass
@@ -98,7 +99,11 @@ def train(config: TrainConfig, resume: bool = False, progress: bool = True,
 
     stop_at: stop (and save a resumable checkpoint) after this many steps of the schedule,
     as if the run had been interrupted there; Ctrl-C does the same."""
-    config = config.resolved()
+    with one_blas_thread():  # small matrices: threads cost more than they give
+        return _train(config.resolved(), resume, progress, plots, stop_at)
+
+
+def _train(config, resume, progress, plots, stop_at) -> dict:
     task = make_task(config.task)
     train_set, test_set = make_splits(task, config.n_train, config.n_test, config.seed)
     mg.manual_seed(config.seed)

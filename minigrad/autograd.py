@@ -10,9 +10,11 @@ Everything around them (checking the graph, storing .grad, unbroadcasting, telli
 tools) is in small helpers, so the two read like the textbook.
 """
 
+import bdb
 import contextlib
 import functools
 import inspect
+import sys
 import threading
 
 import numpy as np
@@ -180,14 +182,35 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
     extra = (hooks.tool_for("break_on", break_on),) if break_on is not None else ()
     for tool in extra:
         hooks.add(tool)
+    step = Step(retain_graph, intermediate_grads)
     try:
-        step = Step(retain_graph, intermediate_grads)
         for tool in step.tools:
             tool.on_backward_begin(root, order)
         backpropagate(root, grad, order, step)
+    except bdb.BdbQuit as quit:
+        _stopped_in_the_debugger(quit, step, order)
     finally:
         for tool in extra:
             hooks.remove(tool)
+
+
+class BackwardStopped(RuntimeError):
+    """backward() was stopped part-way (the learner quit the debugger): gradients are
+    incomplete."""
+
+
+def _stopped_in_the_debugger(quit, step, order):
+    """`q` in pdb inside an op's backward: say once that the gradients are incomplete. Under
+    `python -m pdb` the quit goes on to pdb, which ends the program quietly; at a break_on
+    stop, nothing outside would catch it, so it becomes one clear error."""
+    op = step.current.fn.name if step.current is not None else "an op"
+    message = (f"backward stopped: you quit the debugger in {op}.backward, so the gradients "
+               f"are incomplete ({step.kept} of {len(order)} tensors got theirs, some only "
+               "in part). Run backward again for complete ones.")
+    if getattr(quit, "from_break_on", False):
+        raise BackwardStopped(message) from None
+    print(message, file=sys.stderr)
+    raise quit
 
 
 def _first_gradient(root, grad) -> np.ndarray:
@@ -277,6 +300,8 @@ class Step:
         self.retain_graph = retain_graph
         self.intermediate_grads = intermediate_grads
         self.tools = hooks.active()
+        self.current = None  # the node whose backward runs (named if backward is stopped)
+        self.kept = 0  # how many tensors got their complete gradient so far
 
     def keep(self, tensor, grad):
         """Store `grad`, the complete gradient of `tensor`, in tensor.grad.
@@ -286,6 +311,7 @@ class Step:
         edit leaf grads in place and an op may pass one array to several inputs."""
         if not tensor._requires_grad:
             return  # a constant, or an integer tensor: it has no gradient
+        self.kept += 1
         if type(grad) is not np.ndarray or grad.dtype is not tensor._data.dtype:
             # The sum of two 0-d arrays is a NumPy scalar; a sum started from float64 zeros
             # is float64: .grad always has the tensor's dtype.
@@ -307,10 +333,13 @@ class Step:
         and dtype (None where the input needs none). Frees the node unless retain_graph."""
         if type(grad) is not np.ndarray:
             grad = np.asarray(grad)
+        self.current = ctx
         try:
             grads = self._run_by_a_tool(ctx, grad) if self.tools else None
             if grads is None:
                 grads = ctx.fn.backward(ctx, grad)
+        except bdb.BdbQuit:
+            raise  # `q` in the debugger: not a failure of the op (see backward())
         except Exception as error:
             shapes = ", ".join(str(t.shape) if t is not None else "-" for t in ctx.inputs)
             raise RuntimeError(

@@ -27,7 +27,7 @@ import numpy as np
 
 from minigrad import hooks
 from minigrad.autograd import grad_mode
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, describe
 
 _creation_counter = itertools.count()  # orders nodes for backward (see autograd.py)
 _tools = hooks._active  # read once per op: which tools (if any) watch this thread
@@ -81,6 +81,25 @@ class Context:
         """' (created at file.py:12)' when the creating source line was recorded, else ''."""
         source = self.note("source")
         return f" (created at {source})" if source else ""
+
+    def __repr__(self) -> str:
+        """What a learner at a pdb prompt wants to know about this node: the op, its inputs
+        by name and shape, the module that ran it and the line that created it."""
+        parts = [self.fn.name]
+        inputs = getattr(self, "inputs", None)
+        if inputs is not None:
+            described = [describe(t, noun=False) + f" {t.shape} {t.dtype}" if t is not None
+                         else "a constant" for t in inputs]
+            parts.append("inputs: " + ", ".join(described))
+        module = getattr(self.note("module"), "path", None)
+        if module:
+            parts.append(f"module {module}")
+        source = self.note("source")
+        parts.append(f"created at {source}" if source else
+                     "source line not recorded (mg.record_sources() records it)")
+        if self.freed:
+            parts.append("freed (its saved arrays are gone)")
+        return f"<Context {'; '.join(parts)}>"
 
 
 class Function:

@@ -9,12 +9,19 @@ import os
 
 import numpy as np
 import pytest
+import threadpoolctl
 from hypothesis import settings
 
 # CI runs the same examples every time (HYPOTHESIS_PROFILE=ci); locally each run explores
 # new ones.
 settings.register_profile("ci", derandomize=True, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+# Small matrices everywhere: one BLAS thread is fastest (minigrad/threads.py), here and in
+# every Python process a test starts (they read the environment before importing NumPy).
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+threadpoolctl.threadpool_limits(limits=1)
 
 
 

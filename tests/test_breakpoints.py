@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+import attention  # noqa: F401  (so that sys.modules holds attention.softmax)
 import minigrad as mg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -30,3 +31,56 @@ def test_break_on_an_op_that_is_not_in_the_graph_warns():
     x = mg.ones(2, requires_grad=True)
     with pytest.warns(UserWarning, match="break_on='softmaxx' matches no op"):
         (x * 2).sum().backward(break_on="softmaxx")
+
+
+SCRIPT = """
+import minigrad as mg
+from attention import softmax
+
+x = mg.tensor([[0.5, 1.0, -1.0]], requires_grad=True, name="x")
+w = mg.tensor([2.0, 1.0, 0.5], requires_grad=True, name="w")
+loss = softmax(x * w).sum()
+loss.backward({options})  # THE LEARNER'S LINE
+print("after backward:", w.grad is not None)
+"""
+
+
+def run_script(tmp_path, commands, options="", under_pdb=False):
+    path = tmp_path / "learner.py"
+    path.write_text(SCRIPT.format(options=options))
+    command = [sys.executable] + (["-m", "pdb"] if under_pdb else []) + [str(path)]
+    return subprocess.run(command, input="".join(c + "\n" for c in commands),
+                          capture_output=True, text=True, timeout=60, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": ROOT})
+
+
+def test_q_at_a_break_on_stop_stops_backward_with_one_clear_error(tmp_path):
+    done = run_script(tmp_path, ["q"], options="break_on='softmax'")
+    assert done.returncode == 1
+    assert "after backward" not in done.stdout  # never reported as finished
+    assert "BackwardStopped: backward stopped: you quit the debugger in softmax.backward, " \
+           "so the gradients are incomplete" in done.stderr
+    assert "BdbQuit" not in done.stderr and "During handling" not in done.stderr
+
+
+def test_q_at_a_breakpoint_in_an_ops_backward_under_python_m_pdb_quits_cleanly(tmp_path):
+    code = sys.modules["attention.softmax"].Softmax.backward.__code__
+    line = code.co_firstlineno + 3  # inside the body
+    done = run_script(tmp_path, [f"break {code.co_filename}:{line}", "c", "q"],
+                      under_pdb=True)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "you quit the debugger in softmax.backward" in out
+    assert "RuntimeError" not in out and "post mortem" not in out.lower()
+    assert "after backward" not in out
+
+
+def test_up_from_a_break_on_stop_reaches_the_engine_and_the_learners_line(tmp_path):
+    done = run_script(tmp_path, ["where", "p ctx"] + ["up"] * 8 + ["c"],
+                      options="break_on='softmax'")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "backpropagate()" in out and "autograd.py" in out  # the engine loop
+    assert "loss.backward(" in out and "THE LEARNER'S LINE" in out  # the learner's line
+    assert "<Context softmax; inputs: an unnamed tensor (1, 3) float32" in out
+    assert "after backward: True" in out

@@ -2,10 +2,14 @@
 
     loss.backward(break_on="softmax")   # an op's class, class name or op name, or a list
 
-At the prompt, `p grad.shape` shows the gradient arriving at the op's output, `p ctx.saved_arrays`
-what its forward kept, `n` steps through the backward line by line, `c` continues.
+At the prompt, `p grad.shape` shows the gradient arriving at the op's output, `p ctx` the
+op, its inputs and where it was created, `p ctx.saved_arrays` what its forward kept; `n`
+steps through the backward line by line, `up` walks to the engine loop and on to your
+`loss.backward()` line, `c` continues, and `q` stops backward with a BackwardStopped error
+(the gradients are then incomplete).
 """
 
+import sys
 import warnings
 
 from minigrad import hooks
@@ -37,12 +41,56 @@ class BreakOn(hooks.Tool):
     def run_backward(self, ctx, grad):
         if not self.matches(ctx):
             return None
-        print(f"--- break_on={self.ops!r}: stopping in {ctx.fn.__name__}.backward "
-              f"(incoming gradient {grad.shape}){ctx.where()}; 'c' continues ---")
-        import pdb  # here, not at the top: importing pdb costs every `import minigrad`
+        import bdb  # here, not at the top: importing pdb costs every `import minigrad`
 
-        grads = pdb.Pdb().runcall(ctx.fn.backward, ctx, grad)
+        print(f"--- break_on={self.ops!r}: stopping in {ctx.fn.__name__}.backward "
+              f"(incoming gradient {grad.shape}){ctx.where()}. 'p ctx' shows the op, 'up' "
+              "walks to the engine and to your backward() line, 'c' continues, 'q' stops "
+              "backward ---")
+        debugger = _Debugger()
+        code = ctx.fn.backward.__code__
+        # A one-time breakpoint at the backward's first line, with tracing started from
+        # the outermost frame: so the stop has the whole stack (where, up) above it.
+        debugger.set_break(code.co_filename, code.co_firstlineno, temporary=True,
+                           funcname=code.co_name)
+        previous = sys.gettrace()
+        _trace_all_frames(debugger, sys._getframe())
+        try:
+            grads = ctx.fn.backward(ctx, grad)
+        except bdb.BdbQuit as quit:
+            quit.from_break_on = True  # the engine turns it into one clear error
+            raise
+        finally:
+            sys.settrace(previous)
+            debugger.clear_all_breaks()
         return grads if grads is not None else (None,)
+
+
+def _debugger_class():
+    import pdb
+
+    class Debugger(pdb.Pdb):
+        """pdb, without announcing that our one-time breakpoint was used up."""
+
+        def message(self, msg):
+            if not str(msg).startswith("Deleted breakpoint"):
+                super().message(msg)
+    return Debugger
+
+
+def _Debugger():
+    return _debugger_class()()
+
+
+def _trace_all_frames(debugger, frame):
+    """Like Bdb.set_trace, but run on to the breakpoint instead of stopping right here."""
+    debugger.reset()
+    while frame is not None:
+        frame.f_trace = debugger.trace_dispatch
+        debugger.botframe = frame
+        frame = frame.f_back
+    debugger.set_continue()
+    sys.settrace(debugger.trace_dispatch)
 
 
 hooks.provide("break_on", BreakOn)
