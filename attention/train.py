@@ -27,7 +27,13 @@ import minigrad as mg
 from attention.losses import cross_entropy
 from attention.model import POSITIONAL, AttentionModel
 from attention.tasks import make_splits, make_task
-from minigrad.io import CheckpointError, json_safe, load_checkpoint, save_checkpoint
+from minigrad.io import (
+    CheckpointError,
+    json_safe,
+    load_checkpoint,
+    read_meta,
+    save_checkpoint,
+)
 from minigrad.optim import Adam, clip_grad_norm_
 from minigrad.threads import one_blas_thread
 
@@ -172,8 +178,10 @@ def _resume(checkpoint, config, model, optimizer, sampler, start, history):
     if not os.path.exists(checkpoint):
         print(f"no checkpoint at {checkpoint}: starting from step 0", file=sys.stderr)
         return start, history
+    # The settings first: a run made with other ones is named as such, not as a list of
+    # parameter shapes that do not fit.
+    _check_resumable(checkpoint, read_meta(checkpoint), config)
     meta = load_checkpoint(checkpoint, model, optimizer)
-    _check_resumable(checkpoint, meta, config)
     try:
         sampler.bit_generator.state = meta["sampler_state"]
     except (TypeError, ValueError, KeyError, OverflowError) as error:

@@ -27,7 +27,7 @@ import numpy as np
 
 from minigrad import hooks
 from minigrad.autograd import grad_mode
-from minigrad.tensor import Tensor, describe
+from minigrad.tensor import Tensor, _as_array as as_array, describe
 
 _creation_counter = itertools.count()  # orders nodes for backward (see autograd.py)
 _tools = hooks._active  # read once per op: which tools (if any) watch this thread
@@ -136,6 +136,8 @@ class Function:
             else:
                 if isinstance(x, np.generic):
                     x = x.item()  # a NumPy scalar would promote float32 to float64
+                elif isinstance(x, (list, tuple)):
+                    x = as_array(x)  # a list is what mg.tensor(list) would be: float32
                 arrays.append(x)  # Python scalars and None pass through untouched
                 all_tensors = False
         ctx = Context(cls)

@@ -153,6 +153,23 @@ def read_arrays(path) -> dict:
         ) from None
 
 
+def _meta(arrays: dict, where: str) -> dict:
+    try:
+        meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
+    except (ValueError, RecursionError) as error:
+        raise CheckpointError(f"{where}: its metadata is not valid JSON "
+                              f"({type(error).__name__})") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{where}: its metadata is not a JSON object")
+    return meta
+
+
+def read_meta(path) -> dict:
+    """The metadata of the checkpoint at `path` (the whole file is checked), loading
+    nothing: to decide whether it fits before loading it."""
+    return _meta(read_arrays(path), f"checkpoint '{os.fspath(path)}'")
+
+
 def load_checkpoint(path, model, optimizer=None) -> dict:
     """Load model (and optimizer) state from `path`; returns the metadata dict.
 
@@ -167,13 +184,7 @@ def load_checkpoint(path, model, optimizer=None) -> dict:
         raise CheckpointError(f"{where}: holds no model state ('model/...' arrays)")
     if optimizer is not None and not optim_state:
         raise CheckpointError(f"{where}: holds no optimizer state ('optimizer/...' arrays)")
-    try:
-        meta = json.loads(str(arrays["meta"])) if "meta" in arrays else {}
-    except (ValueError, RecursionError) as error:
-        raise CheckpointError(f"{where}: its metadata is not valid JSON "
-                              f"({type(error).__name__})") from None
-    if not isinstance(meta, dict):
-        raise CheckpointError(f"{where}: its metadata is not a JSON object")
+    meta = _meta(arrays, where)
 
     backup_model = model.state_dict()
     try:

@@ -278,3 +278,19 @@ def test_a_max_over_a_non_empty_axis_of_an_empty_tensor_is_empty_as_in_pytorch()
     y = x.max(axis=1)
     y.sum().backward()
     assert y.shape == (0,) and x.grad.shape == (0, 3)
+
+
+# ---- dtypes: a list next to a tensor is what mg.tensor(list) would be ------------------------
+
+@pytest.mark.parametrize("make, dtype", [
+    (lambda: mg.ones(2, requires_grad=True) * [2.0, 3.0], np.float32),
+    (lambda: mg.exp([1.0, 2.0]), np.float32),
+    (lambda: [[1.0, 2.0]] @ mg.ones(2, 2), np.float32),
+    (lambda: mg.ones(2) + 1.0, np.float32),
+    (lambda: mg.ones(2) * np.float64(2.0), np.float32),  # a NumPy scalar is a number
+    (lambda: mg.ones(2) * mg.ones(2, dtype="float64"), np.float64),  # promotion, as torch
+    (lambda: mg.ones(2) * np.ones(2), np.float64),  # a NumPy array keeps its dtype
+    (lambda: mg.ones(2, dtype="float64") * [2.0, 3.0], np.float64),
+])
+def test_the_dtype_rule_for_lists_numbers_arrays_and_mixed_widths(make, dtype):
+    assert make().dtype == dtype

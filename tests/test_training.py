@@ -157,3 +157,23 @@ def test_heads_that_do_not_divide_the_width_are_a_usage_error(capsys):
 ])
 def test_resuming_from_more_malformed_metadata_is_refused_by_name(tmp_path, meta):
     test_resuming_from_malformed_metadata_is_refused_by_name(tmp_path, meta)
+
+
+@pytest.mark.parametrize("option, value, named", [
+    ("--d-model", "16", "d_model: 8 in the checkpoint, 16 now"),
+    ("--heads", "1", "n_heads: 2 in the checkpoint, 1 now"),
+    ("--positional", "sinusoidal", "positional: 'learned' in the checkpoint, 'sinusoidal' now"),
+    ("--layer-norm", None, "layer_norm: False in the checkpoint, True now"),
+    ("--ffn", "8", "ffn_hidden: 0 in the checkpoint, 8 now"),
+    ("--residual", None, "residual: False in the checkpoint, True now"),
+])
+def test_resuming_with_another_model_setting_names_the_setting(tmp_path, option, value, named):
+    out = str(tmp_path / "run")
+    main(["--task", "pair", "--steps", "4", "--out", out, "--no-progress"])
+    argv = ["--task", "pair", "--steps", "8", "--out", out, "--resume", "--no-progress",
+            option] + ([value] if value else [])
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    message = str(stop.value)
+    assert "was made with other settings" in message and named in message, message
+    assert len(message) < 300, message  # the setting, not a list of parameter shapes
