@@ -195,8 +195,11 @@ def _name_the_op(cls, error, arrays):
     message = str(error)
     if message.startswith(cls.name + ":"):
         return error  # the op already wrote a full message
-    shapes = ", ".join(str(a.shape) for a in arrays if hasattr(a, "shape"))
-    message = f"{cls.name}: {message} (input shapes {shapes})"
+    shapes = [str(a.shape) for a in arrays if hasattr(a, "shape")]
+    if "could not be broadcast" in message:  # NumPy's wording repeats the shapes
+        message = f"{cls.name}: shapes {' and '.join(shapes)} do not broadcast"
+    else:
+        message = f"{cls.name}: {message} (input shapes {', '.join(shapes)})"
     for kind in (type(error), IndexError, TypeError, ValueError):
         if isinstance(error, kind):
             try:

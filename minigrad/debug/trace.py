@@ -128,17 +128,20 @@ class BackwardTrace(hooks.Tool):
     # ---- reading the record --------------------------------------------------------------
 
     def table(self) -> str:
-        """The steps as a text table: step, op, gradient in, gradients sent to each input."""
-        rows = [("step", "op", "gradient arriving at", "shape", "norm", "sent to inputs")]
+        """The steps as a text table: step, op, the gradient that arrived; under each step,
+        one line per input it sent a gradient to (so the table stays narrow)."""
+        rows = [("step", "op", "gradient arriving at", "shape", "norm")]
+        sent = [[]]
         for s in self.steps:
-            sent = "; ".join(f"[{x.input_index}] {x.to} {x.shape} |{x.norm:.3g}|"
-                             for x in s.sent) or "(no input needs a gradient)"
-            rows.append((str(s.index), s.op, s.output, str(s.grad_shape), f"{s.grad_norm:.3g}",
-                         sent))
+            rows.append((str(s.index), s.op, s.output, str(s.grad_shape), f"{s.grad_norm:.3g}"))
+            sent.append([f"-> [{x.input_index}] {x.to} {x.shape} |{x.norm:.3g}|"
+                         for x in s.sent] or ["-> (no input needs a gradient)"])
         widths = [max(len(row[c]) for row in rows) for c in range(5)]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row[:5], widths)) + "  " + row[5]
-                 for row in rows]
-        lines.insert(1, "-" * len(lines[0]))
+        lines = []
+        for row, outgoing in zip(rows, sent):
+            lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+            lines += [" " * (widths[0] + 2) + text for text in outgoing]
+        lines.insert(1, "-" * max(len(line) for line in lines[:1]))
         return "\n".join(lines)
 
     def __str__(self) -> str:

@@ -301,8 +301,9 @@ class _Drawing:
         for path, box in self.module_boxes.items():
             members = [t for t in self.tensors if self.box_for(t) == box]
             kind = self.types.get(path, "Module")
+            count = sum(t._ctx is not None for t in members)
             label = (f"<<B>{html.escape(path)}</B><BR/>{html.escape(kind)}<BR/>"
-                     f"{sum(t._ctx is not None for t in members)} ops>")
+                     f"{count} op{'' if count == 1 else 's'}>")
             graph.node(box, label, shape="box3d", style="filled",
                        fillcolor=HIGHLIGHT if any(id(t) in self.marked for t in members)
                        else "#e6f4ea")
