@@ -23,9 +23,11 @@ def copy_project(tmp_path: Path) -> Path:
 def run_pytest(copy: Path, tests: list, *options) -> subprocess.CompletedProcess:
     """pytest on `tests` inside the copy, importing the copy's packages."""
     env = {**os.environ, "PYTHONPATH": str(copy)}
+    # -n 0: in one process, whatever the copy's addopts say (the test running this is
+    # already one of several running side by side).
     return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           *options, *tests], cwd=copy, env=env, capture_output=True,
-                          text=True, timeout=600)
+                           "-n", "0", *options, *tests], cwd=copy, env=env,
+                          capture_output=True, text=True, timeout=600)
 
 
 def run_python(copy: Path, code: str) -> subprocess.CompletedProcess:

@@ -97,6 +97,7 @@ def test_the_copy_really_runs_the_textbook_engine(tmp_path):
     assert done.stdout.split() == ["True", str(copy / "minigrad" / "autograd.py")]
 
 
+@pytest.mark.slow  # the engine's and every tool's tests, again, in a copy: run by CI
 def test_a_textbook_engine_keeps_the_engine_and_every_tool_working(tmp_path):
     done = run_pytest(copy_with_engine(tmp_path, TEXTBOOK_CHAIN_RULE), TOOL_TESTS)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]

@@ -52,10 +52,10 @@ CASES = [
         r"dimensions \(2,\) and \(5,\)", id="matmul-batch-dims"),
     pytest.param(
         lambda: t(2, 3) + t(4), ValueError,
-        r"^add: .*broadcast.*\(input shapes \(2, 3\), \(4,\)\)", id="add-broadcast"),
+        r"^add: shapes \(2, 3\) and \(4,\) do not broadcast$", id="add-broadcast"),
     pytest.param(
         lambda: t(2, 3) * t(3, 2), ValueError,
-        r"^mul: .*broadcast.*\(input shapes \(2, 3\), \(3, 2\)\)", id="mul-broadcast"),
+        r"^mul: shapes \(2, 3\) and \(3, 2\) do not broadcast$", id="mul-broadcast"),
     pytest.param(
         lambda: t(2, 3).sum(axis=2), ValueError,
         re.escape("sum: axis 2 is out of range for a tensor of 2 dimensions (shape (2, 3))"),

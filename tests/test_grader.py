@@ -351,6 +351,7 @@ def test_the_gradescope_bundle_grades_a_submission_in_a_simulated_autograder(han
     assert "longer sequences" in results["tests"][1]["output"]
 
 
+@pytest.mark.slow
 def test_a_solved_handout_passes_its_own_test_suite(blank_handout, tmp_path):
     # Every test a handout ships must pass once the tasks are done: none may need a file the
     # handout leaves out, or an error wording that only the solution happens to produce.

@@ -1,6 +1,7 @@
 """Training on the toy tasks: accuracy with the defaults, determinism, resume, outputs."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -159,6 +160,14 @@ def test_resuming_from_more_malformed_metadata_is_refused_by_name(tmp_path, meta
     test_resuming_from_malformed_metadata_is_refused_by_name(tmp_path, meta)
 
 
+@pytest.fixture(scope="module")
+def pair_run(tmp_path_factory):
+    """A short run of the pair task with its default settings, to resume from."""
+    out = tmp_path_factory.mktemp("pair") / "run"
+    train(TrainConfig(task="pair", steps=4, out=str(out)), progress=False, plots=False)
+    return out
+
+
 @pytest.mark.parametrize("option, value, named", [
     ("--d-model", "16", "d_model: 8 in the checkpoint, 16 now"),
     ("--heads", "1", "n_heads: 2 in the checkpoint, 1 now"),
@@ -167,9 +176,9 @@ def test_resuming_from_more_malformed_metadata_is_refused_by_name(tmp_path, meta
     ("--ffn", "8", "ffn_hidden: 0 in the checkpoint, 8 now"),
     ("--residual", None, "residual: False in the checkpoint, True now"),
 ])
-def test_resuming_with_another_model_setting_names_the_setting(tmp_path, option, value, named):
-    out = str(tmp_path / "run")
-    main(["--task", "pair", "--steps", "4", "--out", out, "--no-progress"])
+def test_resuming_with_another_model_setting_names_the_setting(pair_run, tmp_path, option,
+                                                              value, named):
+    out = str(shutil.copytree(pair_run, tmp_path / "run"))
     argv = ["--task", "pair", "--steps", "8", "--out", out, "--resume", "--no-progress",
             option] + ([value] if value else [])
     with pytest.raises(SystemExit) as stop:
