@@ -84,3 +84,15 @@ def test_up_from_a_break_on_stop_reaches_the_engine_and_the_learners_line(tmp_pa
     assert "loss.backward(" in out and "THE LEARNER'S LINE" in out  # the learner's line
     assert "<Context softmax; inputs: an unnamed tensor (1, 3) float32" in out
     assert "after backward: True" in out
+
+
+def test_the_ide_launch_configuration_runs_the_step_through_example_with_library_code():
+    import json
+
+    with open(os.path.join(ROOT, ".vscode", "launch.json")) as f:
+        configurations = json.load(f)["configurations"]
+    for configuration in configurations:
+        program = configuration["program"].replace("${workspaceFolder}", ROOT)
+        assert os.path.exists(program), program
+        assert configuration["justMyCode"] is False  # breakpoints in minigrad/ops work
+    assert ["--break-on", "softmax"] in [c.get("args") for c in configurations]
