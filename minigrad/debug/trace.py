@@ -168,27 +168,35 @@ class BackwardTrace(hooks.Tool):
         return graphs
 
     def to_html(self, path: str, **draw_options) -> str:
-        """One self-contained HTML page (no server, no network) stepping through the frames."""
-        from minigrad.debug.viz import render_bytes
+        """One self-contained HTML page (no server, no network) stepping through backward:
+        one drawing of the graph, restyled at each step (the op that just ran highlighted,
+        tensors whose gradient is not known yet faded), so the page stays small."""
+        from minigrad.debug.viz import _collect, draw, render_bytes
 
-        frames = self.frames(**draw_options)
-        needing = [t for t in topological_order(self.root) if t.requires_grad]
-        needed, seen, counts = {id(t) for t in needing}, set(), []
-        for changed in self._updates:  # how many tensors have a gradient, frame by frame
-            seen.update(i for i, _ in changed if i in needed)
-            counts.append(len(seen))
-        parts = []
-        for k, (graph, have) in enumerate(zip(frames, counts)):
-            svg = render_bytes(graph.source, "svg").decode("utf-8")
-            svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined
-            caption = (_caption(self.steps[k - 1]) if k else
-                       "Frame 0: backward starts from the output's gradient (1 for a loss).")
-            parts.append(
-                f'<section class="frame" data-index="{k}" data-grads="{have}" '
-                f'data-tensors="{len(needing)}"><p class="caption">{html.escape(caption)}'
-                f"</p>{svg}</section>")
-        page = _PAGE.replace("{{FRAMES}}", "\n".join(parts))
-        page = page.replace("{{COUNT}}", json.dumps(len(frames)))
+        if self.root is None:
+            raise RuntimeError("trace_backward: nothing was recorded; call backward() inside it")
+        known = {}
+        for changed in self._updates:
+            known.update(changed)
+        svg = render_bytes(draw(self.root, grads=known, **draw_options).source, "svg")
+        svg = svg.decode("utf-8")
+        svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined
+        node = {id(t): f"t{k}" for k, t in enumerate(_collect(self.root))}
+        needing = [node[id(t)] for t in topological_order(self.root)
+                   if t.requires_grad and id(t) in node]
+        frames = []
+        for k, changed in enumerate(self._updates):
+            current = self._tensors[k - 1] if k else self.root
+            frames.append({
+                "node": node.get(id(current)),
+                "op": "op" + node[id(current)][1:] if k and id(current) in node else None,
+                "new": [node[i] for i, _ in changed if i in node],
+                "caption": _caption(self.steps[k - 1]) if k else
+                "Frame 0: backward starts from the output's gradient (1 for a loss).",
+            })
+        page = _PAGE.replace("{{SVG}}", svg)
+        page = page.replace("{{FRAMES}}", json.dumps(frames).replace("</", "<\\/"))
+        page = page.replace("{{NEEDING}}", json.dumps(needing))
         page = page.replace("{{TABLE}}", html.escape(self.table()))
         with open(path, "w", encoding="utf-8") as f:
             f.write(page)
@@ -212,41 +220,61 @@ _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>minigrad: stepping through backward</title>
 <style>
  body { font-family: Helvetica, Arial, sans-serif; margin: 1em; }
- .frame { display: none; } .frame.shown { display: block; }
- .frame svg { max-width: 100%; height: auto; }
- .caption { background: #fff8e1; padding: .5em; border-left: 4px solid #ffb300; }
+ #graph svg { max-width: 100%; height: auto; }
+ #graph .pending { opacity: 0.25; }
+ #graph .current polygon, #graph .current ellipse, #graph .current path { fill: #ffd54f; }
+ #caption { background: #fff8e1; padding: .5em; border-left: 4px solid #ffb300; }
  button { font-size: 1em; margin-right: .3em; }
  pre { font-size: 12px; background: #f5f5f5; padding: .5em; overflow-x: auto; }
 </style></head><body>
 <h2>Stepping through backward</h2>
-<p>Each frame runs one node's backward, in the order the engine ran them. The highlighted
-op is the one that just ran; boxes show the gradients known so far. Keys: &larr; and
-&rarr; step, Home and End jump.</p>
+<p>Each step runs one node's backward, in the order the engine ran them. The op that just
+ran is highlighted; tensors whose gradient is not known yet are faded, and each box shows
+the gradient it ends up with. Keys: &larr; and &rarr; step, Home and End jump.</p>
 <div><button id="first">first</button><button id="prev">&larr; previous</button>
 <button id="next">next &rarr;</button><button id="last">last</button>
 <span id="counter"></span></div>
-{{FRAMES}}
+<p id="caption"></p>
+<div id="graph">{{SVG}}</div>
 <details><summary>All steps as a table</summary><pre>{{TABLE}}</pre></details>
 <script>
 (function () {
-  var frames = document.querySelectorAll(".frame"), count = {{COUNT}}, current = 0;
+  var frames = {{FRAMES}}, needing = {{NEEDING}}, current = 0, nodes = {};
+  document.querySelectorAll("#graph g.node").forEach(function (g) {
+    var title = g.querySelector("title");
+    if (title) nodes[title.textContent] = g;
+  });
   function show(k) {
-    current = Math.max(0, Math.min(count - 1, k));
-    frames.forEach(function (f, i) { f.classList.toggle("shown", i === current); });
-    document.getElementById("counter").textContent = "frame " + current + " of " + (count - 1);
-    // Bring the highlighted op (drawn in yellow) into view in a tall graph.
-    var marked = frames[current].querySelector('[fill="#ffd54f"]');
+    current = Math.max(0, Math.min(frames.length - 1, k));
+    var known = {};
+    for (var i = 0; i <= current; i++) frames[i].new.forEach(function (n) { known[n] = true; });
+    var pending = 0;
+    needing.forEach(function (n) {
+      if (!nodes[n]) return;
+      nodes[n].classList.toggle("pending", !known[n]);
+      if (!known[n]) pending++;
+    });
+    Object.keys(nodes).forEach(function (n) { nodes[n].classList.remove("current"); });
+    [frames[current].node, frames[current].op].forEach(function (n) {
+      if (n && nodes[n]) nodes[n].classList.add("current");
+    });
+    document.body.setAttribute("data-frame", current);
+    document.body.setAttribute("data-pending", pending);
+    document.getElementById("caption").textContent = frames[current].caption;
+    document.getElementById("counter").textContent =
+      "frame " + current + " of " + (frames.length - 1);
+    var marked = nodes[frames[current].node];  // bring it into view in a tall graph
     if (marked && marked.scrollIntoView) marked.scrollIntoView({block: "center"});
   }
   document.getElementById("first").onclick = function () { show(0); };
   document.getElementById("prev").onclick = function () { show(current - 1); };
   document.getElementById("next").onclick = function () { show(current + 1); };
-  document.getElementById("last").onclick = function () { show(count - 1); };
+  document.getElementById("last").onclick = function () { show(frames.length - 1); };
   document.addEventListener("keydown", function (e) {
     if (e.key === "ArrowRight") show(current + 1);
     if (e.key === "ArrowLeft") show(current - 1);
     if (e.key === "Home") show(0);
-    if (e.key === "End") show(count - 1);
+    if (e.key === "End") show(frames.length - 1);
   });
   show(0);
 })();
