@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def copy_project(tmp_path: Path) -> Path:
-    """The packages, tests and examples, copied under tmp_path/copy."""
+    """The packages, tests, examples and editor settings, copied under tmp_path/copy."""
     copy = tmp_path / "copy"
-    for folder in ("minigrad", "attention", "tests", "examples"):
+    for folder in ("minigrad", "attention", "tests", "examples", ".vscode"):
         shutil.copytree(ROOT / folder, copy / folder,
                         ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
