@@ -13,6 +13,9 @@ from attention.layernorm import LayerNorm
 from attention.linear import Linear
 from attention.multihead import MultiHeadAttention
 from attention.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
+import numpy as np
+
+import minigrad as mg
 from minigrad.nn import Module, ModuleList
 
 POSITIONAL = ("none", "sinusoidal", "learned")
@@ -85,3 +88,35 @@ class AttentionModel(Module):
     def attention_maps(self):
         """Attention weights of the last forward, one (B, nh, T, S) array per block."""
         return [block.attn.attention_weights for block in self.blocks]
+
+
+class CrossAttentionModel(Module):
+    """Rows of token ids (B, S + T), a memory of S tokens then T queries -> logits
+    (B, S + T, n_classes), zero at the memory positions (only the queries are scored).
+
+    The queries attend to the memory: queries from one sequence, keys and values from the
+    other, the cross-attention of an encoder-decoder. No positions are needed: a query
+    finds its memory slot by content."""
+
+    def __init__(self, vocab_size, n_classes, memory_len, d_model=32, n_heads=1):
+        super().__init__()
+        self.config = dict(vocab_size=vocab_size, n_classes=n_classes, memory_len=memory_len,
+                           d_model=d_model, n_heads=n_heads)
+        self.memory_len = memory_len
+        self.embed = Embedding(vocab_size, d_model)
+        self.attn = MultiHeadAttention(d_model, n_heads)
+        self.head = Linear(d_model, n_classes)
+
+    def forward(self, ids, mask=None):
+        ids = np.asarray(ids.data if isinstance(ids, mg.Tensor) else ids)
+        S = self.memory_len
+        memory = self.embed(ids[:, :S])  # (B, S, C): what can be looked up
+        queries = self.embed(ids[:, S:])  # (B, T, C): what is asked for
+        answers = self.head(self.attn(queries, context=memory))  # (B, T, n_classes)
+        B, T, K = answers.shape
+        none = mg.zeros(B, S, K, dtype=answers.dtype)  # the memory positions: not scored
+        return mg.concat([none, answers], axis=1)  # (B, S + T, n_classes)
+
+    def attention_maps(self):
+        """The queries' attention over the memory, one (B, nh, T, S) array."""
+        return [self.attn.attention_weights]

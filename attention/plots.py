@@ -61,25 +61,34 @@ def plot_attention(model, task, data, path: str, n_examples: int = 3, block: int
     # One column per example, one row per head: reading down a column compares the heads.
     fig, axes = plt.subplots(n_heads, len(chosen), squeeze=False, layout="constrained",
                              figsize=(3.4 * len(chosen) + 1.0, 3.4 * n_heads + 0.6))
+    # Cross-attention (a memory, then queries, in one row): queries against the memory.
+    split = getattr(model, "memory_len", 0)
     for col, example in enumerate(chosen):
         tokens = task.decode(ids[example])
-        scored = np.flatnonzero(mask[example])
+        keys, queries = (tokens[:split], tokens[split:]) if split else (tokens, tokens)
+        scored = np.flatnonzero(mask[example][split:])
         for head in range(n_heads):
             ax = axes[head, col]
             image = ax.imshow(weights[col, head], cmap="viridis", vmin=0, vmax=1)
-            ax.set_xticks(range(len(tokens)), tokens, rotation=90, fontsize=8)
-            ax.set_yticks(range(len(tokens)),
-                          [f"{t} →" if i in scored else t for i, t in enumerate(tokens)],
+            ax.set_xticks(range(len(keys)), keys, rotation=90, fontsize=8)
+            ax.set_yticks(range(len(queries)),
+                          [f"{t} →" if i in scored else t for i, t in enumerate(queries)],
                           fontsize=8)
-            ax.set_xlabel("key (attended to)", fontsize=8)
+            ax.set_xlabel("memory slot (attended to)" if split else "key (attended to)",
+                          fontsize=8)
             if col == 0:
                 ax.set_ylabel(f"head {head}: query" if n_heads > 1 else "query", fontsize=8)
             title = f"example {col + 1}"
             if len(scored) == 1:
-                position = scored[0]
+                position = scored[0] + split
                 truth = task.classes[targets[example, position]]
                 guess = task.classes[predictions[col, position]]
                 title += f"\n'{tokens[position]}' read as: {guess}\n(true: {truth})"
+            elif split:
+                answers = predictions[col, split:]
+                right = int((answers == targets[example, split:]).sum())
+                title += f"\nanswers {' '.join(task.classes[a] for a in answers)} " \
+                         f"({right} of {len(answers)} right)"
             ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
     fig.suptitle(f"{task.name}: attention weights on held-out examples", fontsize=11)

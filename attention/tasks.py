@@ -11,6 +11,11 @@ attention for a different reason:
   pair      every position's answer combines two tokens found in different ways: the
             previous token (by position) and the one marked token (by content). Two heads
             can split the work; one head of the same width has to blur them together.
+  lookup    cross-attention: a memory of key=value pairs and a few queries that each name
+            a key; a query's answer is that key's value, which only the memory holds. The
+            queries attend to the memory (queries from one sequence, keys and values from
+            another), as a decoder attends to its encoder. A row holds the memory first,
+            then the queries; only the queries are scored.
 """
 
 from dataclasses import dataclass, field
@@ -76,7 +81,28 @@ def _pair(task, rng, n):
     return ids.astype(np.int64), targets.astype(np.int64), mask
 
 
-GENERATORS = {"context": _context, "reverse": _reverse, "pair": _pair}
+KEYS = "abcdefgh"
+
+
+def _lookup(task, rng, n):
+    S, T, V = task.defaults["memory"], task.seq_len - task.defaults["memory"], 10
+    vocab = {word: i for i, word in enumerate(task.vocab)}
+    ids = np.zeros((n, S + T), dtype=np.int64)
+    targets = np.zeros((n, S + T), dtype=np.int64)
+    for row in range(n):
+        keys = rng.choice(len(KEYS), size=S, replace=False)  # S distinct keys, any order
+        values = rng.integers(0, V, size=S)
+        asked = rng.integers(0, S, size=T)  # which memory slot each query names
+        ids[row, :S] = [vocab[f"{KEYS[k]}={v}"] for k, v in zip(keys, values)]
+        ids[row, S:] = [vocab[f"{KEYS[keys[a]]}?"] for a in asked]
+        targets[row, S:] = values[asked]
+    mask = np.zeros((n, S + T), dtype=bool)
+    mask[:, S:] = True  # only the queries are scored
+    return ids, targets, mask
+
+
+GENERATORS = {"context": _context, "reverse": _reverse, "pair": _pair, "lookup": _lookup}
+TASKS = tuple(GENERATORS)
 
 
 def order_blind_accuracy(data) -> float:
@@ -121,6 +147,14 @@ def make_task(name: str) -> Task:
             defaults=dict(positional="learned", n_heads=2, d_model=8, steps=1000, lr=0.01,
                           batch_size=64, residual=False, digits=K),
             description="each answer is (previous digit, the starred digit)",
+        )
+    if name == "lookup":
+        return Task(
+            "lookup", [f"{k}={v}" for k in KEYS for v in range(10)] + [f"{k}?" for k in KEYS],
+            [str(v) for v in range(10)], 12,
+            defaults=dict(positional="none", n_heads=1, d_model=32, steps=500, lr=0.01,
+                          batch_size=64, residual=False, memory=6),
+            description="each query fetches its key's value from a memory (cross-attention)",
         )
     raise ValueError(f"make_task: unknown task {name!r}; choose one of {sorted(GENERATORS)}")
 

@@ -1,6 +1,6 @@
 """Train an attention model on a toy task, and save what it learned.
 
-    python -m attention.train --task context            # or reverse, pair
+    python -m attention.train --task context            # or reverse, pair, lookup
     python -m attention.train --task reverse --positional none   # watch it fail
 
 Writes into --out (default runs/<task>): checkpoint.npz (model, optimizer, progress),
@@ -25,8 +25,8 @@ import numpy as np
 
 import minigrad as mg
 from attention.losses import cross_entropy
-from attention.model import POSITIONAL, AttentionModel
-from attention.tasks import make_splits, make_task
+from attention.model import POSITIONAL, AttentionModel, CrossAttentionModel
+from attention.tasks import TASKS, make_splits, make_task
 from minigrad.io import (
     CheckpointError,
     json_safe,
@@ -69,7 +69,10 @@ class TrainConfig:
         return TrainConfig(**values)
 
 
-def build_model(config: TrainConfig, task) -> AttentionModel:
+def build_model(config: TrainConfig, task):
+    if "memory" in task.defaults:  # a memory then queries: cross-attention
+        return CrossAttentionModel(len(task.vocab), len(task.classes), task.defaults["memory"],
+                                   d_model=config.d_model, n_heads=config.n_heads)
     return AttentionModel(
         vocab_size=len(task.vocab), n_classes=len(task.classes), d_model=config.d_model,
         n_heads=config.n_heads, max_len=task.seq_len, positional=config.positional,
@@ -338,12 +341,12 @@ def _positive_number(text):
 def parse_args(argv=None) -> tuple:
     defaults = "\n".join(
         f"  {name:<8} " + ", ".join(f"{k}={v}" for k, v in make_task(name).defaults.items())
-        for name in ("context", "reverse", "pair"))
+        for name in TASKS)
     parser = argparse.ArgumentParser(prog="python -m attention.train",
                                      description=__doc__.split("\n\n")[0],
                                      epilog=f"defaults per task:\n{defaults}",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", default="context", choices=["context", "reverse", "pair"])
+    parser.add_argument("--task", default="context", choices=TASKS)
     parser.add_argument("--steps", type=_at_least(0), help="optimizer steps (default: per task)")
     parser.add_argument("--lr", type=_positive_number, help="peak learning rate of Adam")
     parser.add_argument("--batch-size", type=_at_least(1))

@@ -11,7 +11,7 @@ from attention.train import TrainConfig, main, train
 from minigrad.io import CheckpointError, read_arrays
 
 
-@pytest.mark.parametrize("task", ["context", "reverse", "pair"])
+@pytest.mark.parametrize("task", ["context", "reverse", "pair", "lookup"])
 def test_each_task_reaches_99_percent_held_out_with_its_defaults(task, tmp_path):
     metrics = train(TrainConfig(task=task, out=str(tmp_path)), progress=False, plots=False)
     assert metrics["held_out_accuracy"] >= 0.99, metrics
@@ -186,3 +186,37 @@ def test_resuming_with_another_model_setting_names_the_setting(pair_run, tmp_pat
     message = str(stop.value)
     assert "was made with other settings" in message and named in message, message
     assert len(message) < 300, message  # the setting, not a list of parameter shapes
+
+
+def test_lookup_rows_hold_a_memory_then_queries_answered_by_it():
+    task = make_task("lookup")
+    ids, targets, mask = task.generate(np.random.default_rng(0), 50)
+    S = task.defaults["memory"]
+    assert not mask[:, :S].any() and mask[:, S:].all()
+    for row, target in zip(ids, targets):
+        memory = dict(task.vocab[i].split("=") for i in row[:S])  # key -> value
+        assert len(memory) == S  # distinct keys
+        for token, answer in zip(row[S:], target[S:]):
+            assert task.classes[answer] == memory[task.vocab[token].rstrip("?")]
+
+
+def test_the_cross_attention_model_differentiates_through_both_sequences():
+    import minigrad as mg
+    from attention.losses import cross_entropy
+    from attention.model import CrossAttentionModel
+
+    task = make_task("lookup")
+    ids, targets, mask = task.generate(np.random.default_rng(1), 3)
+    mg.manual_seed(0)
+    model = CrossAttentionModel(len(task.vocab), 10, task.defaults["memory"], d_model=8,
+                                n_heads=2).to("float64")
+    logits = model(ids)
+    assert logits.shape == (3, 12, 10) and not logits.data[:, :6].any()
+    assert model.attention_maps()[0].shape == (3, 2, 6, 6)  # (B, nh, queries, memory)
+    cross_entropy(logits, targets, mask=mask).backward()
+    for name, p in model.named_parameters():
+        assert p.grad is not None and np.isfinite(p.grad).all(), name
+    # The embedding feeds both the memory and the queries: its gradient gathers both.
+    memory_rows, query_rows = np.unique(ids[:, :6]), np.unique(ids[:, 6:])
+    assert np.abs(model.embed.weight.grad[memory_rows]).sum() > 0
+    assert np.abs(model.embed.weight.grad[query_rows]).sum() > 0
