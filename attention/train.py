@@ -11,14 +11,10 @@ order all come from the seed, and the batch sampler's state is saved with the ch
 """
 
 import argparse
-import contextlib
 import json
 import math
 import os
-import signal
 import sys
-import tempfile
-import threading
 from dataclasses import asdict, dataclass, fields
 
 import numpy as np
@@ -26,6 +22,7 @@ import numpy as np
 import minigrad as mg
 from attention.losses import cross_entropy
 from attention.model import POSITIONAL, AttentionModel, CrossAttentionModel
+from attention.runs import OutputError, check_resumable, interrupts_deferred, prepare_output
 from attention.tasks import TASKS, make_splits, make_task
 from minigrad.io import (
     CheckpointError,
@@ -119,7 +116,7 @@ def _train(config, resume, progress, plots, stop_at) -> dict:
     model = build_model(config, task)
     optimizer = Adam(model.parameters(), lr=config.lr)
     sampler = np.random.default_rng(config.seed + 1)  # batch order
-    _prepare_output(config.out)  # before the first step: never train, then fail to save
+    prepare_output(config.out)  # before the first step: never train, then fail to save
     checkpoint = os.path.join(config.out, "checkpoint.npz")
     start, history = 0, {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [],
                          "eval_accuracy": []}
@@ -135,47 +132,6 @@ def _train(config, resume, progress, plots, stop_at) -> dict:
     return _write_results(config, task, model, test_set, history, done, plots)
 
 
-class OutputError(OSError):
-    """The output folder cannot take the run's files."""
-
-
-OUTPUTS = ("checkpoint.npz", "metrics.json", "loss_curve.png", "attention.png")
-
-
-def _prepare_output(out: str):
-    """Make `out` and check that every output file can be written there."""
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise OutputError(f"--out {out} is a file, not a folder")
-    try:
-        os.makedirs(out, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-"):
-            pass
-    except OSError as error:
-        raise OutputError(f"cannot write into the output folder {out} "
-                          f"({error.strerror or error})") from None
-    for name in OUTPUTS:
-        if os.path.isdir(os.path.join(out, name)):
-            raise OutputError(f"{os.path.join(out, name)} is a folder; the run must write a "
-                              "file there")
-
-
-@contextlib.contextmanager
-def _interrupts_deferred():
-    """Ctrl-C during the block takes effect when it ends, so that an interrupt never
-    leaves a half-stepped model to be saved (only in the main thread, where signals go)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pressed = []
-    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if pressed:
-        raise KeyboardInterrupt
-
-
 def _resume(checkpoint, config, model, optimizer, sampler, start, history):
     """Load the run's checkpoint, if there is one: (first step to do, history so far)."""
     if not os.path.exists(checkpoint):
@@ -183,7 +139,7 @@ def _resume(checkpoint, config, model, optimizer, sampler, start, history):
         return start, history
     # The settings first: a run made with other ones is named as such, not as a list of
     # parameter shapes that do not fit.
-    _check_resumable(checkpoint, read_meta(checkpoint), config)
+    check_resumable(checkpoint, read_meta(checkpoint), config)
     meta = load_checkpoint(checkpoint, model, optimizer)
     try:
         sampler.bit_generator.state = meta["sampler_state"]
@@ -204,7 +160,7 @@ def _run_steps(config, model, optimizer, sampler, history, splits, start, end, p
     done, sampler_state = start, sampler.bit_generator.state
     try:
         for step in range(start, end):
-            with _interrupts_deferred():  # the step and its bookkeeping, whole
+            with interrupts_deferred():  # the step and its bookkeeping, whole
                 _train_step(config, model, optimizer, sampler, history, train_set, step)
                 done, sampler_state = step + 1, sampler.bit_generator.state
             if done % config.eval_every == 0 or done == config.steps:
@@ -241,35 +197,6 @@ def _write_results(config, task, model, test_set, history, done, plots) -> dict:
         plot_history(history, os.path.join(config.out, "loss_curve.png"), title=config.task)
         plot_attention(model, task, test_set, os.path.join(config.out, "attention.png"))
     return metrics
-
-
-# Settings that decide the model and the data: a run can only be resumed with the same ones
-# (the number of steps and the learning rate may change, say to train longer).
-_SAME_ON_RESUME = ("task", "d_model", "n_heads", "positional", "residual", "layer_norm",
-                   "ffn_hidden", "n_train", "n_test", "seed", "batch_size")
-
-
-def _check_resumable(path, meta, config):
-    missing = [key for key in ("step", "history", "config", "sampler_state") if key not in meta]
-    if missing:
-        raise CheckpointError(f"checkpoint '{path}': its metadata lacks {missing}, so the run "
-                              "cannot be resumed from it")
-    kinds = {"step": int, "history": dict, "config": dict, "sampler_state": dict}
-    wrong = [f"{key} ({type(meta[key]).__name__})" for key, kind in kinds.items()
-             if not isinstance(meta[key], kind) or isinstance(meta[key], bool)]
-    history_keys = ("step", "train_loss", "eval_step", "eval_loss", "eval_accuracy")
-    if not wrong and (meta["step"] < 0 or set(meta["history"]) != set(history_keys) or not all(
-            isinstance(v, list) and all(x is None or isinstance(x, (int, float)) for x in v)
-            for v in meta["history"].values())):
-        wrong = ["step or history"]
-    if wrong:
-        raise CheckpointError(f"checkpoint '{path}': its metadata has malformed "
-                              f"{', '.join(wrong)}, so the run cannot be resumed from it")
-    differ = [f"{key}: {meta['config'].get(key)!r} in the checkpoint, {getattr(config, key)!r} "
-              "now" for key in _SAME_ON_RESUME if meta["config"].get(key) != getattr(config, key)]
-    if differ:
-        raise CheckpointError(f"checkpoint '{path}' was made with other settings ("
-                              + "; ".join(differ) + "); resume with the same ones")
 
 
 def _train_step(config, model, optimizer, sampler, history, train_set, step):

@@ -1,7 +1,8 @@
 """minigrad: a small reverse-mode automatic differentiation engine on NumPy."""
 
 from minigrad.tensor import Tensor  # noqa: I001  (Tensor first: the ops import it)
-from minigrad.autograd import backward, enable_grad, is_grad_enabled, no_grad
+from minigrad.autograd import backward
+from minigrad.grad_mode import enable_grad, is_grad_enabled, no_grad
 from minigrad.creation import (
     arange, default_generator, full, manual_seed, ones, ones_like, rand, rand_like, randn,
     randn_like, tensor, zeros, zeros_like,

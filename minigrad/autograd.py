@@ -1,4 +1,4 @@
-"""The backward engine: topological order, gradient accumulation, and grad-mode switches.
+"""The backward engine: topological order and gradient accumulation.
 
 `backward(root)` visits every node of the graph that produced `root` exactly once, in an
 order where a node comes after everything that consumes it, so the gradient arriving at a
@@ -7,102 +7,18 @@ not recursion, so a 100,000-op chain is as fine as a 3-op one.
 
 Two functions hold the idea: `topological_order` and `backpropagate` (the chain rule).
 Everything around them (checking the graph, storing .grad, unbroadcasting, telling the
-tools) is in small helpers, so the two read like the textbook.
+tools) is in small helpers, so the two read like the textbook. Whether ops record a graph
+at all (no_grad) is in grad_mode.py.
 """
 
 import bdb
-import contextlib
-import functools
-import inspect
 import sys
-import threading
 
 import numpy as np
 
 from minigrad import hooks
 from minigrad.broadcast import unbroadcast
 from minigrad.tensor import describe
-
-
-class _GradMode(threading.local):
-    """Whether ops record the graph, per thread (a no_grad block in one thread leaves the
-    others recording)."""
-
-    enabled = True  # False inside no_grad(): ops record nothing
-
-
-grad_mode = _GradMode()
-
-
-class _SetGradMode(contextlib.ContextDecorator):
-    """Context manager and decorator that sets whether ops record the graph."""
-
-    def __init__(self, mode: bool):
-        self.mode = mode
-        self._previous: list = []
-
-    def _recreate_cm(self):
-        # A decorated function gets a fresh switch per call, so calls in several threads
-        # never share the saved modes.
-        return type(self)(self.mode)
-
-    def __enter__(self):
-        self._previous.append(grad_mode.enabled)
-        grad_mode.enabled = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        grad_mode.enabled = self._previous.pop()
-        return False
-
-    def __call__(self, func):
-        if inspect.isgeneratorfunction(func):
-            return _generator_in_mode(func, self.mode)
-        return super().__call__(func)
-
-
-def _generator_in_mode(func, mode):
-    """A generator function whose body runs in `mode` each time it resumes, and gives the
-    caller's mode back at every yield (a decorator alone would leak it across yields)."""
-    @functools.wraps(func)
-    def generator(*args, **kwargs):
-        inner = func(*args, **kwargs)
-        try:
-            with _SetGradMode(mode):
-                response = inner.send(None)
-            while True:
-                try:
-                    request = yield response
-                except GeneratorExit:
-                    with _SetGradMode(mode):
-                        inner.close()
-                    raise
-                except BaseException as error:
-                    with _SetGradMode(mode):
-                        response = inner.throw(error)
-                else:
-                    with _SetGradMode(mode):
-                        response = inner.send(request)
-        except StopIteration as stop:
-            return stop.value
-    return generator
-
-
-def no_grad():
-    """Ops inside record nothing (no graph, no saved arrays): for evaluation and updates.
-
-    Use as `with mg.no_grad(): ...` or as a decorator `@mg.no_grad()`.
-    """
-    return _SetGradMode(False)
-
-
-def enable_grad():
-    """Turn recording back on, for example inside a function decorated with no_grad."""
-    return _SetGradMode(True)
-
-
-def is_grad_enabled() -> bool:
-    return grad_mode.enabled
 
 
 # ---- the two functions a course asks for ----------------------------------------------

@@ -26,7 +26,7 @@ import itertools
 import numpy as np
 
 from minigrad import hooks
-from minigrad.autograd import grad_mode
+from minigrad.grad_mode import grad_mode
 from minigrad.tensor import Tensor, _as_array as as_array, describe
 
 _creation_counter = itertools.count()  # orders nodes for backward (see autograd.py)

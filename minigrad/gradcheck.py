@@ -14,7 +14,7 @@ probability 1, but cannot say which element is wrong; rerun with fast=False for 
 
 import numpy as np
 
-from minigrad.autograd import no_grad
+from minigrad.grad_mode import no_grad
 from minigrad.tensor import Tensor, describe
 
 

@@ -12,7 +12,7 @@ from attention import Linear
 from minigrad import hooks
 
 PACKAGE = Path(__file__).resolve().parents[1] / "minigrad"
-ENGINE = ["minigrad.tensor", "minigrad.function", "minigrad.autograd"]
+ENGINE = ["minigrad.tensor", "minigrad.function", "minigrad.autograd", "minigrad.grad_mode"]
 CORE = ENGINE + ["minigrad.hooks", "minigrad.broadcast", "minigrad.creation",
                  "minigrad.functional", "minigrad.ops"]
 TOOLS = "minigrad.debug"

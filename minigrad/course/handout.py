@@ -121,13 +121,19 @@ def library_readme(text: str) -> str:
 
 
 def student_readme(tasks, repository_readme: str = "") -> str:
-    total = sum(task.points for task in tasks)
-    rows = "\n".join(
-        f"| {task.number} | {task.title} | {task.points} | "
-        f"{', '.join(f'`{f}`' for f in task.files)} | {task.summary} |" for task in tasks)
+    """The handout's README: the student's part (what to write, how to work and check,
+    the tools), then the library's own README without its instructor sections."""
     first = tasks[0] if tasks else None
     first_id, first_number = (first.id, first.number) if first else ("task1_1", "1.1")
-    header = f"""# Assignment: backprop and attention from scratch
+    student = (_ABOUT + _task_table(tasks) + _WORKING.format(first_id=first_id,
+                                                             first_number=first_number)
+               + _TOOLS)
+    return student + ("\n---\n\n" + library_readme(repository_readme)
+                      if repository_readme else "")
+
+
+# What the assignment is, and the markers around each stub.
+_ABOUT = """# Assignment: backprop and attention from scratch
 
 You get a working autodiff engine and attention library with some parts left for you to
 write. Each part sits between two marker lines, with a stub in between:
@@ -142,14 +148,26 @@ Replace the stub with your code, between the markers, and leave the marker lines
 are: only the lines between them are graded, and a task whose markers are missing or
 edited scores 0. Do the tasks in order: later ones build on what the earlier ones teach.
 
-| Task | Title | Points | Files | What you write |
+"""
+
+
+def _task_table(tasks) -> str:
+    rows = "\n".join(
+        f"| {task.number} | {task.title} | {task.points} | "
+        f"{', '.join(f'`{f}`' for f in task.files)} | {task.summary} |" for task in tasks)
+    total = sum(task.points for task in tasks)
+    return f"""| Task | Title | Points | Files | What you write |
 |---|---|---|---|---|
 {rows}
 
 Total: {total} points. The docstring above each stub states what is graded: the op's math
 and its derivative, the shapes, what to return.
 
-## Set up
+"""
+
+
+# Set up, work on one task, grade yourself.
+_WORKING = """## Set up
 
 In a fresh virtual environment (`python3 -m venv .venv && . .venv/bin/activate`):
 
@@ -170,7 +188,10 @@ differences of the op's own forward) against what your backward returned. The at
 tests also check that gradients reach q, k and v, so compute with minigrad operations, not
 NumPy on `.data`. Your instructor grades the same behaviour on fresh inputs.
 
-## Tools that help
+"""
+
+# The debugging tools that help with the tasks.
+_TOOLS = """## Tools that help
 
 - `mg.check_function(Op, array, ...)` checks one op's backward element by element and
   names the first wrong element with both values; `mg.gradcheck(f, x)` does the same for
@@ -185,5 +206,3 @@ NumPy on `.data`. Your instructor grades the same behaviour on fresh inputs.
 
 The rest of this file is the library's own README.
 """
-    return header + ("\n---\n\n" + library_readme(repository_readme)
-                     if repository_readme else "")
