@@ -18,6 +18,7 @@ import numpy as np
 import minigrad as mg
 from attention.linear import Linear
 from attention.softmax import softmax
+from minigrad.broadcast import fits
 from minigrad.nn import Module
 
 
@@ -63,11 +64,7 @@ def _boolean_mask(mask, shape):
             f"scaled_dot_product_attention: mask must be boolean (True = may attend), "
             f"got dtype {allowed.dtype}"
         )
-    try:
-        fits = np.broadcast_shapes(allowed.shape, shape) == shape
-    except ValueError:
-        fits = False
-    if not fits:
+    if not fits(allowed.shape, shape):
         raise ValueError(f"scaled_dot_product_attention: mask of shape {allowed.shape} does "
                          f"not broadcast to the scores' shape {shape} (..., T, S)")
     return allowed

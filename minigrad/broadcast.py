@@ -49,3 +49,12 @@ def _check_reducible(grad_shape: tuple, shape: tuple):
         raise ValueError(
             f"unbroadcast: gradient of shape {grad_shape} cannot be reduced to shape {shape}"
         )
+
+
+def fits(shape: tuple, target: tuple) -> bool:
+    """Whether an array of `shape` broadcasts to `target` without making it bigger (a
+    clip bound, a mask or a fill value for a tensor of shape `target`)."""
+    try:
+        return np.broadcast_shapes(tuple(shape), tuple(target)) == tuple(target)
+    except ValueError:
+        return False

@@ -6,6 +6,7 @@ in maximum), we pick the value PyTorch picks, so the two agree.
 
 import numpy as np
 
+from minigrad.broadcast import fits
 from minigrad.function import Function
 from minigrad.ops.arithmetic import same_float
 
@@ -145,14 +146,6 @@ class Abs(Function):
         return grad * np.sign(a)
 
 
-def _broadcast(*shapes):
-    """The broadcast shape, or None when the shapes do not broadcast."""
-    try:
-        return np.broadcast_shapes(*shapes)
-    except ValueError:
-        return None
-
-
 class Clip(Function):
     """min(max(a, low), high);  d/da = 1 where low <= a <= high, else 0."""
 
@@ -169,7 +162,7 @@ class Clip(Function):
         for what, bound in (("min", low), ("max", high)):
             # A bound may vary per element, but never make the result bigger than a: the
             # gradient could not be summed back, and a backward would fail half-way.
-            if bound is not None and _broadcast(a.shape, bound.shape) != a.shape:
+            if bound is not None and not fits(bound.shape, a.shape):
                 raise ValueError(f"clip: {what} of shape {bound.shape} does not fit a tensor "
                                  f"of shape {a.shape} (it would broadcast it to a bigger "
                                  "shape)")

@@ -7,6 +7,7 @@ last one; `np.add.at` adds every one of them. (An embedding lookup is exactly th
 
 import numpy as np
 
+from minigrad.broadcast import fits
 from minigrad.function import Function
 
 
@@ -61,14 +62,6 @@ class Where(Function):
         return None, np.where(cond, grad, 0), np.where(cond, 0, grad)
 
 
-def _broadcast_to_a(shape, a_shape) -> bool:
-    """Whether an array of `shape` broadcasts to a_shape without making it bigger."""
-    try:
-        return np.broadcast_shapes(shape, a_shape) == a_shape
-    except ValueError:
-        return False
-
-
 class MaskedFill(Function):
     """a with `value` written where mask is True;  a's gradient is zero at those places."""
 
@@ -80,13 +73,13 @@ class MaskedFill(Function):
         mask = np.asarray(mask)
         if mask.dtype != bool:
             raise TypeError(f"masked_fill: mask must be boolean, got dtype {mask.dtype}")
-        if not _broadcast_to_a(mask.shape, a.shape):  # a bigger mask: a bigger output
+        if not fits(mask.shape, a.shape):  # a bigger mask: a bigger output
             raise ValueError(
                 f"masked_fill: mask of shape {mask.shape} does not broadcast to the "
                 f"tensor's shape {a.shape}"
             )
         value = np.asarray(value, dtype=a.dtype)
-        if not _broadcast_to_a(value.shape, a.shape):
+        if not fits(value.shape, a.shape):
             raise ValueError(f"masked_fill: value of shape {value.shape} does not fit the "
                              f"tensor's shape {a.shape} (it would make the result bigger)")
         ctx.save_for_backward(mask)

@@ -125,10 +125,8 @@ def judge(check, inputs, expected, got, error=None) -> Verdict:
             verdict.right += have is None
             continue
         if have is None:
-            verdict.messages.append(check.missing.get(key, f"{label}: nothing came back "
-                                                           "(None)"))
-            if check.missing.get(key) and not verdict.messages[-1].startswith(label):
-                verdict.messages[-1] = f"{label}: {verdict.messages[-1]}"
+            reason = check.missing.get(key, "nothing came back (None)")
+            verdict.messages.append(reason if reason.startswith(label) else f"{label}: {reason}")
             continue
         if _same(have, want, check):
             verdict.right += 1
