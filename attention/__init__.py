@@ -5,11 +5,13 @@ and cross-entropy) and nn.Module.
 """
 
 from attention.attention import SelfAttention, scaled_dot_product_attention
+from attention.dropout import Dropout
 from attention.embedding import Embedding
+from attention.language_model import CausalLM
 from attention.layernorm import LayerNorm
 from attention.linear import Linear
 from attention.losses import cross_entropy
-from attention.model import AttentionModel, FeedForward
+from attention.model import AttentionModel, CrossAttentionModel, FeedForward
 from attention.multihead import MultiHeadAttention
 from attention.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
 from attention.softmax import log_softmax, softmax, softmax_composite
@@ -18,5 +20,5 @@ __all__ = [
     "Linear", "Embedding", "LayerNorm", "softmax", "log_softmax", "softmax_composite",
     "cross_entropy", "scaled_dot_product_attention", "SelfAttention", "MultiHeadAttention",
     "SinusoidalPositionalEncoding", "LearnedPositionalEmbedding", "FeedForward",
-    "AttentionModel",
+    "AttentionModel", "CrossAttentionModel", "Dropout", "CausalLM",
 ]

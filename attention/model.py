@@ -8,6 +8,7 @@ feed-forward and no residual, every output is a function of one attention step, 
 makes the learned attention weights easy to read.
 """
 
+from attention.dropout import Dropout
 from attention.embedding import Embedding
 from attention.layernorm import LayerNorm
 from attention.linear import Linear
@@ -34,21 +35,29 @@ class FeedForward(Module):
 
 
 class Block(Module):
-    """x -> x + attn(norm(x)) [-> x + ffn(norm(x))], each part switchable."""
+    """x -> x + attn(norm(x)) [-> x + ffn(norm(x))], each part switchable.
 
-    def __init__(self, d_model, n_heads, residual=True, layer_norm=False, ffn_hidden=0):
+    dropout > 0 drops a fraction of each branch's output before it joins the residual
+    stream (training only); causal=True in forward forbids each position the ones after it.
+    """
+
+    def __init__(self, d_model, n_heads, residual=True, layer_norm=False, ffn_hidden=0,
+                 dropout=0.0):
         super().__init__()
         self.residual = residual
         self.attn = MultiHeadAttention(d_model, n_heads)
         self.norm1 = LayerNorm(d_model) if layer_norm else None
         self.norm2 = LayerNorm(d_model) if layer_norm and ffn_hidden else None
         self.ffn = FeedForward(d_model, ffn_hidden) if ffn_hidden else None
+        self.drop = Dropout(dropout) if dropout else None
 
-    def forward(self, x, mask=None):
-        h = self.attn(self.norm1(x) if self.norm1 else x, mask=mask)  # (B, T, C)
+    def forward(self, x, mask=None, causal=False):
+        h = self.attn(self.norm1(x) if self.norm1 else x, mask=mask, causal=causal)  # (B, T, C)
+        h = self.drop(h) if self.drop else h
         x = x + h if self.residual else h
         if self.ffn is not None:
-            x = x + self.ffn(self.norm2(x) if self.norm2 else x)  # (B, T, C)
+            h = self.ffn(self.norm2(x) if self.norm2 else x)  # (B, T, C)
+            x = x + (self.drop(h) if self.drop else h)
         return x
 
 

@@ -94,3 +94,77 @@ def plot_attention(model, task, data, path: str, n_examples: int = 3, block: int
     fig.suptitle(f"{task.name}: attention weights on held-out examples", fontsize=11)
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
+
+
+def plot_lm_attention(model, task, data, path: str, example: int = 0):
+    """A language model's attention on one held-out row: one panel per head, a row of
+    panels per block. The causal mask shows as an empty upper triangle: no query attends
+    to a key after it. The title gives the prompt and the answer the model generates."""
+    from attention.language_model import generate
+
+    ids, targets, _ = data
+    row = np.concatenate([ids[example], targets[example, -1:]])  # the whole "ab+cd=efg"
+    prompt_len = task.defaults["prompt_len"]
+    answer = generate(model, row[None, :prompt_len], len(row) - prompt_len)[0, prompt_len:]
+    was_training = model.training
+    model.eval()
+    with mg.no_grad():
+        model(ids[example:example + 1])  # (1, T): fills the attention maps
+    model.train(was_training)
+    maps = model.attention_maps()  # n_layers arrays of (1, nh, T, T)
+    tokens = task.decode(ids[example])
+    n_layers, n_heads = len(maps), maps[0].shape[1]
+    fig, axes = plt.subplots(n_layers, n_heads, squeeze=False, layout="constrained",
+                             figsize=(2.3 * n_heads + 1.0, 2.4 * n_layers + 0.8))
+    for layer, weights in enumerate(maps):
+        for head in range(n_heads):
+            ax = axes[layer, head]
+            image = ax.imshow(weights[0, head], cmap="viridis", vmin=0, vmax=1)
+            ax.set_xticks(range(len(tokens)), tokens, fontsize=9)
+            ax.set_yticks(range(len(tokens)), tokens, fontsize=9)
+            ax.set_title(f"block {layer + 1}, head {head + 1}", fontsize=9)
+            if head == 0:
+                ax.set_ylabel("query (predicts the next token)", fontsize=8)
+            if layer == n_layers - 1:
+                ax.set_xlabel("key (attended to)", fontsize=8)
+    fig.colorbar(image, ax=axes, shrink=0.7, label="attention weight")
+    prompt = "".join(task.decode(row[:prompt_len]))
+    truth, made = "".join(task.decode(row[prompt_len:])), "".join(task.decode(answer))
+    mask_says = "causal mask" if model.causal else "no causal mask"
+    fig.suptitle(f"{task.name} ({mask_says}): '{prompt}' generates '{made}' (true: '{truth}')",
+                 fontsize=11)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def plot_masking(runs: dict, path: str, floor: float | None = None):
+    """The lecture's point about the causal mask, from two runs of the same model, seed and
+    steps: {label: (history, exact_match)}. Left, the training loss (the unmasked model's
+    falls far lower: it reads the next token); right, the exact match of generated answers
+    on held-out prompts (the unmasked model's is near zero). floor: the lowest loss a model
+    that cannot see the future can reach, drawn as a dashed line."""
+    fig, (ax_loss, ax_match) = plt.subplots(1, 2, figsize=(10, 3.6),
+                                            gridspec_kw={"width_ratios": [1.6, 1]})
+    labels = list(runs)
+    for i, label in enumerate(labels):
+        history, _ = runs[label]
+        ax_loss.plot(history["step"], history["train_loss"], lw=0.8, color=f"C{i}",
+                     label=label)
+    if floor is not None:
+        ax_loss.axhline(floor, color="gray", ls="--", lw=1,
+                        label="floor without seeing ahead")
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("training cross-entropy (every next token)")
+    ax_loss.set_title("training loss")
+    ax_loss.legend()
+    matches = [runs[label][1] for label in labels]
+    bars = ax_match.bar(range(len(labels)), matches, color=[f"C{i}" for i in range(len(labels))])
+    ax_match.bar_label(bars, [f"{m:.1%}" for m in matches])
+    ax_match.set_xticks(range(len(labels)), labels)
+    ax_match.set_ylim(0, 1.1)
+    ax_match.set_ylabel("held-out exact match")
+    ax_match.set_title("generating the answer")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -16,6 +16,10 @@ attention for a different reason:
             queries attend to the memory (queries from one sequence, keys and values from
             another), as a decoder attends to its encoder. A row holds the memory first,
             then the queries; only the queries are scored.
+  sums      a language-modelling task: rows such as "12+35=047", and a causal model that
+            learns to predict every next token. Given "12+35=", it must generate "047"
+            one digit at a time. The targets are the inputs shifted by one, and every
+            position is scored; the held-out score is the exact match of the answers.
 """
 
 from dataclasses import dataclass, field
@@ -101,7 +105,26 @@ def _lookup(task, rng, n):
     return ids, targets, mask
 
 
-GENERATORS = {"context": _context, "reverse": _reverse, "pair": _pair, "lookup": _lookup}
+def _sums(task, rng, n):
+    """Rows "ab+cd=efg" as token ids: inputs are the row without its last token, targets
+    the row without its first (the next token at every position)."""
+    digits = task.defaults["digits"]
+    a = rng.integers(0, 10 ** digits, size=n)
+    b = rng.integers(0, 10 ** digits, size=n)
+    rows = np.array([_sum_tokens(task, x, y, x + y) for x, y in zip(a, b)])  # (n, T + 1)
+    # A language model learns every next token, so every position is scored (the operands'
+    # digits are random: no model can predict them, which puts a floor under the loss).
+    return rows[:, :-1], rows[:, 1:], np.ones((n, task.seq_len), dtype=bool)
+
+
+def _sum_tokens(task, a, b, total) -> list:
+    digits = task.defaults["digits"]
+    text = f"{a:0{digits}d}+{b:0{digits}d}={total:0{digits + 1}d}"
+    return [task.vocab.index(char) for char in text]
+
+
+GENERATORS = {"context": _context, "reverse": _reverse, "pair": _pair, "lookup": _lookup,
+              "sums": _sums}
 TASKS = tuple(GENERATORS)
 
 
@@ -155,6 +178,17 @@ def make_task(name: str) -> Task:
             defaults=dict(positional="none", n_heads=1, d_model=32, steps=500, lr=0.01,
                           batch_size=64, residual=False, memory=6),
             description="each query fetches its key's value from a memory (cross-attention)",
+        )
+    if name == "sums":
+        digits = 2
+        return Task(
+            "sums", [str(d) for d in range(10)] + ["+", "="], [str(d) for d in range(10)]
+            + ["+", "="], 4 * digits,  # "ab+cd=efg" less its last token
+            defaults=dict(language_model=True, causal=True, d_model=64, n_heads=4, n_layers=2,
+                          ffn_hidden=128, dropout=0.1, steps=1000, lr=0.003, batch_size=64,
+                          eval_every=100,
+                          digits=digits, prompt_len=2 * digits + 2),
+            description="a causal language model: complete 'ab+cd=' with the sum's digits",
         )
     raise ValueError(f"make_task: unknown task {name!r}; choose one of {sorted(GENERATORS)}")
 

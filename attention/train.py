@@ -1,13 +1,18 @@
 """Train an attention model on a toy task, and save what it learned.
 
-    python -m attention.train --task context            # or reverse, pair, lookup
+    python -m attention.train --task context            # or reverse, pair, lookup, sums
     python -m attention.train --task reverse --positional none   # watch it fail
+    python -m attention.train --task sums --no-causal    # a language model that cheats
 
 Writes into --out (default runs/<task>): checkpoint.npz (model, optimizer, progress),
 loss_curve.png, attention.png (held-out examples, one panel per head, tokens on both axes)
-and metrics.json. --resume continues from the checkpoint; a run and its resumed halves
-give the same final loss bit for bit, because the data, the initialisation and the batch
-order all come from the seed, and the batch sampler's state is saved with the checkpoint.
+and metrics.json. For the language-model task (sums), the held-out accuracy is the exact
+match of greedily generated answers (attention.generate continues prompts of your own).
+
+--resume continues from the checkpoint; a run and its resumed halves give the same final
+loss bit for bit, because the data, the initialisation and the batch order all come from
+the seed, and the states of the batch sampler and of the dropout generator are saved with
+the checkpoint.
 """
 
 import argparse
@@ -21,6 +26,7 @@ import numpy as np
 
 import minigrad as mg
 from attention.losses import cross_entropy
+from attention.language_model import CausalLM, exact_match
 from attention.model import POSITIONAL, AttentionModel, CrossAttentionModel
 from attention.runs import OutputError, check_resumable, interrupts_deferred, prepare_output
 from attention.tasks import TASKS, make_splits, make_task
@@ -35,6 +41,9 @@ from minigrad.optim import Adam, clip_grad_norm_
 from minigrad.threads import one_blas_thread
 
 
+UNLESS_THE_TASK_SAYS = dict(ffn_hidden=0, n_layers=1, dropout=0.0, causal=False)
+
+
 @dataclass
 class TrainConfig:
     task: str = "context"
@@ -46,7 +55,10 @@ class TrainConfig:
     positional: str | None = None
     residual: bool | None = None
     layer_norm: bool = False
-    ffn_hidden: int = 0
+    ffn_hidden: int | None = None
+    n_layers: int | None = None
+    dropout: float | None = None
+    causal: bool | None = None  # the language model's mask (the other tasks ignore it)
     n_train: int = 4000
     n_test: int = 1000
     seed: int = 0
@@ -61,12 +73,19 @@ class TrainConfig:
         for key, value in values.items():
             if value is None and key in defaults:
                 values[key] = defaults[key]
+        for key, value in UNLESS_THE_TASK_SAYS.items():
+            values[key] = value if values[key] is None else values[key]
         values["out"] = values["out"] or os.path.join("runs", self.task)
         values["eval_every"] = values["eval_every"] or max(values["steps"] // 30, 1)
         return TrainConfig(**values)
 
 
 def build_model(config: TrainConfig, task):
+    if task.defaults.get("language_model"):
+        return CausalLM(len(task.vocab), d_model=config.d_model, n_heads=config.n_heads,
+                        n_layers=config.n_layers, max_len=task.seq_len,
+                        ffn_hidden=config.ffn_hidden, dropout=config.dropout,
+                        causal=config.causal)
     if "memory" in task.defaults:  # a memory then queries: cross-attention
         return CrossAttentionModel(len(task.vocab), len(task.classes), task.defaults["memory"],
                                    d_model=config.d_model, n_heads=config.n_heads)
@@ -77,20 +96,29 @@ def build_model(config: TrainConfig, task):
     )
 
 
-def evaluate(model, data, batch_size=500) -> dict:
-    """Held-out loss and accuracy over the scored positions, without recording a graph."""
+def evaluate(model, data, batch_size=500, task=None) -> dict:
+    """Held-out loss and accuracy over the scored positions, without recording a graph.
+    For a language model, the accuracy is the exact match of its generated answers."""
     ids, targets, mask = data
     total_loss, correct, counted = 0.0, 0, 0
-    with mg.no_grad():
-        for start in range(0, len(ids), batch_size):
-            part = slice(start, start + batch_size)
-            logits = model(ids[part])
-            n = int(mask[part].sum())
-            total_loss += cross_entropy(logits, targets[part], mask=mask[part]).item() * n
-            hits = logits.data.argmax(axis=-1) == targets[part]
-            correct += int(hits[mask[part]].sum())
-            counted += n
-    return {"loss": total_loss / counted, "accuracy": correct / counted}
+    was_training = model.training
+    model.eval()  # no dropout while measuring
+    try:
+        with mg.no_grad():
+            for start in range(0, len(ids), batch_size):
+                part = slice(start, start + batch_size)
+                logits = model(ids[part])
+                n = int(mask[part].sum())
+                total_loss += cross_entropy(logits, targets[part], mask=mask[part]).item() * n
+                hits = logits.data.argmax(axis=-1) == targets[part]
+                correct += int(hits[mask[part]].sum())
+                counted += n
+    finally:
+        model.train(was_training)
+    scores = {"loss": total_loss / counted, "accuracy": correct / counted}
+    if task is not None and task.defaults.get("language_model"):
+        scores["accuracy"] = exact_match(model, data, task.defaults["prompt_len"])
+    return scores
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:
@@ -124,10 +152,10 @@ def _train(config, resume, progress, plots, stop_at) -> dict:
         start, history = _resume(checkpoint, config, model, optimizer, sampler, start, history)
 
     end = config.steps if stop_at is None else min(stop_at, config.steps)
-    done, sampler_state = _run_steps(config, model, optimizer, sampler, history,
-                                     (train_set, test_set), start, end, progress)
+    done, states = _run_steps(config, model, optimizer, sampler, history,
+                              (train_set, test_set), start, end, progress)
     meta = {"step": done, "history": history, "config": asdict(config),
-            "sampler_state": sampler_state}
+            "sampler_state": states[0], "dropout_state": states[1]}
     save_checkpoint(checkpoint, model, optimizer, meta)
     return _write_results(config, task, model, test_set, history, done, plots)
 
@@ -141,11 +169,17 @@ def _resume(checkpoint, config, model, optimizer, sampler, start, history):
     # parameter shapes that do not fit.
     check_resumable(checkpoint, read_meta(checkpoint), config)
     meta = load_checkpoint(checkpoint, model, optimizer)
-    try:
-        sampler.bit_generator.state = meta["sampler_state"]
-    except (TypeError, ValueError, KeyError, OverflowError) as error:
-        raise CheckpointError(f"checkpoint '{checkpoint}': its batch sampler state is "
-                              f"malformed ({type(error).__name__}: {error})") from None
+    # The dropout masks come from minigrad's generator: restored too, so that a resumed run
+    # drops the same units as an uninterrupted one.
+    generators = [(sampler, "sampler_state", "batch sampler")]
+    if "dropout_state" in meta:
+        generators.append((mg.default_generator(), "dropout_state", "dropout generator"))
+    for generator, key, what in generators:
+        try:
+            generator.bit_generator.state = meta[key]
+        except (TypeError, ValueError, KeyError, OverflowError) as error:
+            raise CheckpointError(f"checkpoint '{checkpoint}': its {what} state is "
+                                  f"malformed ({type(error).__name__}: {error})") from None
     if meta["step"] >= config.steps:
         print(f"{checkpoint} is at step {meta['step']} already (--steps {config.steps}); "
               "nothing to train", file=sys.stderr)
@@ -154,17 +188,19 @@ def _resume(checkpoint, config, model, optimizer, sampler, start, history):
 
 def _run_steps(config, model, optimizer, sampler, history, splits, start, end, progress):
     """Steps start..end-1, evaluating every eval_every steps; stops early on Ctrl-C.
-    Returns (steps done, the batch sampler's state after the last one)."""
+    Returns (steps done, (the batch sampler's state, the dropout generator's state) after
+    the last one)."""
     train_set, test_set = splits
     bar = _progress_bar(progress, start, config.steps, config.task)
-    done, sampler_state = start, sampler.bit_generator.state
+    task = make_task(config.task)
+    done, states = start, _random_states(sampler)
     try:
         for step in range(start, end):
             with interrupts_deferred():  # the step and its bookkeeping, whole
                 _train_step(config, model, optimizer, sampler, history, train_set, step)
-                done, sampler_state = step + 1, sampler.bit_generator.state
+                done, states = step + 1, _random_states(sampler)
             if done % config.eval_every == 0 or done == config.steps:
-                scores = evaluate(model, test_set)
+                scores = evaluate(model, test_set, task=task)
                 history["eval_step"].append(done)
                 history["eval_loss"].append(scores["loss"])
                 history["eval_accuracy"].append(scores["accuracy"])
@@ -177,12 +213,16 @@ def _run_steps(config, model, optimizer, sampler, history, splits, start, end, p
               file=sys.stderr)
     finally:
         bar.close()
-    return done, sampler_state
+    return done, states
+
+
+def _random_states(sampler) -> tuple:
+    return sampler.bit_generator.state, mg.default_generator().bit_generator.state
 
 
 def _write_results(config, task, model, test_set, history, done, plots) -> dict:
     """Final held-out scores into metrics.json, and the pictures; returns the metrics."""
-    final = evaluate(model, test_set)
+    final = evaluate(model, test_set, task=task)
     metrics = {
         "task": config.task, "steps_done": done, "steps": config.steps,
         "final_train_loss": history["train_loss"][-1] if history["train_loss"] else None,
@@ -192,10 +232,11 @@ def _write_results(config, task, model, test_set, history, done, plots) -> dict:
     with open(os.path.join(config.out, "metrics.json"), "w") as f:
         json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
     if plots:
-        from attention.plots import plot_attention, plot_history
+        from attention.plots import plot_attention, plot_history, plot_lm_attention
 
         plot_history(history, os.path.join(config.out, "loss_curve.png"), title=config.task)
-        plot_attention(model, task, test_set, os.path.join(config.out, "attention.png"))
+        draw = plot_lm_attention if task.defaults.get("language_model") else plot_attention
+        draw(model, task, test_set, os.path.join(config.out, "attention.png"))
     return metrics
 
 
@@ -265,6 +306,16 @@ def _positive_number(text):
     return value
 
 
+def _probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
 def parse_args(argv=None) -> tuple:
     defaults = "\n".join(
         f"  {name:<8} " + ", ".join(f"{k}={v}" for k, v in make_task(name).defaults.items())
@@ -284,8 +335,15 @@ def parse_args(argv=None) -> tuple:
     parser.add_argument("--residual", action=argparse.BooleanOptionalAction,
                         help="add a residual connection around attention")
     parser.add_argument("--layer-norm", action="store_true")
-    parser.add_argument("--ffn", dest="ffn_hidden", type=_at_least(0), default=0,
+    parser.add_argument("--ffn", dest="ffn_hidden", type=_at_least(0),
                         help="hidden width of a feed-forward layer after attention (0: none)")
+    parser.add_argument("--layers", dest="n_layers", type=_at_least(1),
+                        help="attention blocks (the language model's default: 2)")
+    parser.add_argument("--dropout", type=_probability,
+                        help="dropout rate while training (the language model's default: 0.1)")
+    parser.add_argument("--causal", action=argparse.BooleanOptionalAction,
+                        help="the language model's causal mask (--no-causal: let every "
+                             "position see the tokens after it, and watch generation fail)")
     parser.add_argument("--seed", type=_at_least(0), default=0)
     parser.add_argument("--out", help="output folder (default: runs/<task>)")
     parser.add_argument("--resume", action="store_true",

@@ -1,0 +1,93 @@
+"""Continue prompts with a trained language model, one greedy token at a time.
+
+    python -m attention.train --task sums           # about 30 s; writes runs/sums/
+    python -m attention.generate 12+35= 70+8 4      # -> 12+35=047, 70+08=078, ...
+
+Each prompt is completed to the length of a training row ("ab+cd=efg"). A prompt may stop
+anywhere: the model writes the rest, operands included. Single-digit operands are padded
+("7+8=" is read as "07+08="), as in the training rows. For rows that end in an answer,
+the sum is checked and marked right or wrong.
+"""
+
+import argparse
+import os
+import re
+import sys
+
+import numpy as np
+
+from attention.language_model import generate
+from attention.tasks import make_task
+from attention.train import TrainConfig, build_model
+from minigrad.io import CheckpointError, load_checkpoint, read_meta
+
+
+def load_language_model(run: str):
+    """(model, task) from a run folder written by `python -m attention.train`."""
+    path = os.path.join(run, "checkpoint.npz")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint at {path}: train one first with "
+                                "`python -m attention.train --task sums`")
+    meta = read_meta(path)
+    try:
+        config = TrainConfig(**meta["config"]).resolved()
+        task = make_task(config.task)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"checkpoint '{path}': its settings are unreadable "
+                              f"({type(error).__name__}: {error})") from None
+    if not task.defaults.get("language_model"):
+        raise ValueError(f"{path} holds a model of the '{task.name}' task, not a language "
+                         "model: generation needs one trained with --task sums")
+    model = build_model(config, task)
+    load_checkpoint(path, model)
+    return model.eval(), task
+
+
+def encode(task, prompt: str) -> list:
+    """The prompt's token ids; operands with fewer digits than the task's are zero-padded.
+    A character outside the vocabulary, or a prompt too long, is refused by name."""
+    digits = task.defaults["digits"]
+    padded = re.sub(r"\d+", lambda m: m.group().zfill(digits) if len(m.group()) < digits
+                    else m.group(), prompt.strip(), count=2)
+    unknown = sorted(set(padded) - set(task.vocab))
+    if unknown:
+        raise ValueError(f"prompt {prompt!r}: {''.join(unknown)!r} is not in the vocabulary "
+                         f"({' '.join(task.vocab)})")
+    if not padded or len(padded) > task.seq_len:
+        raise ValueError(f"prompt {prompt!r}: needs 1 to {task.seq_len} tokens")
+    return [task.vocab.index(char) for char in padded]
+
+
+def verdict(text: str) -> str:
+    """'right' or 'wrong (a+b is ...)' for a complete sum, '' for anything else."""
+    match = re.fullmatch(r"(\d+)\+(\d+)=(\d+)", text)
+    if not match:
+        return ""
+    a, b, total = (int(group) for group in match.groups())
+    return "right" if a + b == total else f"wrong ({a}+{b} is {a + b})"
+
+
+def complete(model, task, prompt: str) -> str:
+    ids = np.array([encode(task, prompt)])  # (1, t)
+    row = generate(model, ids, task.seq_len + 1 - ids.shape[1])  # (1, T + 1)
+    return "".join(task.decode(row[0]))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m attention.generate",
+                                     description=__doc__.split("\n\n")[0])
+    parser.add_argument("prompts", nargs="+", help='e.g. "12+35=", or "4" to invent a sum')
+    parser.add_argument("--run", default=os.path.join("runs", "sums"),
+                        help="the training run's output folder (default: runs/sums)")
+    args = parser.parse_args(argv)
+    try:
+        model, task = load_language_model(args.run)
+        for prompt in args.prompts:
+            text = complete(model, task, prompt)
+            print(f"{prompt:>10} -> {text}  {verdict(text)}".rstrip())
+    except (CheckpointError, FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"error: {error}") from None
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
