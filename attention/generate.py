@@ -1,6 +1,6 @@
 """Continue prompts with a trained language model, one greedy token at a time.
 
-    python -m attention.train --task sums           # about 30 s; writes runs/sums/
+    python -m attention.train --task sums           # about 20 s; writes runs/sums/
     python -m attention.generate 12+35= 70+8 4      # -> 12+35=047, 70+08=078, ...
 
 Each prompt is completed to the length of a training row ("ab+cd=efg"). A prompt may stop
@@ -17,29 +17,17 @@ import sys
 import numpy as np
 
 from attention.language_model import generate
-from attention.tasks import make_task
-from attention.train import TrainConfig, build_model
-from minigrad.io import CheckpointError, load_checkpoint, read_meta
+from attention.train import load_run
+from minigrad.io import CheckpointError
 
 
 def load_language_model(run: str):
-    """(model, task) from a run folder written by `python -m attention.train`."""
-    path = os.path.join(run, "checkpoint.npz")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"no checkpoint at {path}: train one first with "
-                                "`python -m attention.train --task sums`")
-    meta = read_meta(path)
-    try:
-        config = TrainConfig(**meta["config"]).resolved()
-        task = make_task(config.task)
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"checkpoint '{path}': its settings are unreadable "
-                              f"({type(error).__name__}: {error})") from None
+    """(model, task) from a run folder written by `python -m attention.train --task sums`."""
+    model, task, _ = load_run(run)
     if not task.defaults.get("language_model"):
-        raise ValueError(f"{path} holds a model of the '{task.name}' task, not a language "
-                         "model: generation needs one trained with --task sums")
-    model = build_model(config, task)
-    load_checkpoint(path, model)
+        raise ValueError(f"{os.path.join(run, 'checkpoint.npz')} holds a model of the "
+                         f"'{task.name}' task, not a language model: generation needs one "
+                         "trained with --task sums")
     return model.eval(), task
 
 

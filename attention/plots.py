@@ -1,21 +1,26 @@
 """Pictures of training: the loss curve, and attention heatmaps with tokens on both axes.
 
-matplotlib draws to files (the Agg backend), so this works on a machine with no screen.
+Each function returns a matplotlib Figure, and saves it when given a path. The figures are
+made without pyplot, so drawing to a file needs no screen and changes no global backend: a
+notebook shows a returned figure inline, a script on a server just writes the file.
 """
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")  # files only; no display needed
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-import minigrad as mg  # noqa: E402
+import minigrad as mg
 
 
-def plot_history(history: dict, path: str, title: str = ""):
+def _finish(fig, path, **savefig):
+    if path is not None:
+        fig.savefig(path, **savefig)
+    return fig
+
+
+def plot_history(history: dict, path: str | None = None, title: str = ""):
     """Training loss per step, held-out loss and accuracy at each evaluation."""
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig = Figure(figsize=(10, 3.6), layout="tight")
+    ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(history["step"], history["train_loss"], lw=0.8, alpha=0.7,
                  label="training batch")
     ax_loss.plot(history["eval_step"], history["eval_loss"], "o-", ms=3, label="held-out")
@@ -30,9 +35,7 @@ def plot_history(history: dict, path: str, title: str = ""):
     ax_acc.set_ylabel("held-out accuracy")
     ax_acc.set_title(f"{title}: accuracy")
     ax_acc.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return _finish(fig, path, dpi=110)
 
 
 def pick_examples(task, data, n: int) -> np.ndarray:
@@ -46,7 +49,8 @@ def pick_examples(task, data, n: int) -> np.ndarray:
     return np.array((chosen + rest)[:n])
 
 
-def plot_attention(model, task, data, path: str, n_examples: int = 3, block: int = -1):
+def plot_attention(model, task, data, path: str | None = None, n_examples: int = 3,
+                   block: int = -1):
     """Heatmaps of the attention weights of `block` on a few held-out examples.
 
     One column per example, one panel (row) per head; in a panel, rows are queries and
@@ -59,8 +63,8 @@ def plot_attention(model, task, data, path: str, n_examples: int = 3, block: int
     predictions = logits.data.argmax(axis=-1)
     n_heads = weights.shape[1]
     # One column per example, one row per head: reading down a column compares the heads.
-    fig, axes = plt.subplots(n_heads, len(chosen), squeeze=False, layout="constrained",
-                             figsize=(3.4 * len(chosen) + 1.0, 3.4 * n_heads + 0.6))
+    fig = Figure(figsize=(3.4 * len(chosen) + 1.0, 3.4 * n_heads + 0.6), layout="constrained")
+    axes = fig.subplots(n_heads, len(chosen), squeeze=False)
     # Cross-attention (a memory, then queries, in one row): queries against the memory.
     split = getattr(model, "memory_len", 0)
     for col, example in enumerate(chosen):
@@ -92,11 +96,10 @@ def plot_attention(model, task, data, path: str, n_examples: int = 3, block: int
             ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
     fig.suptitle(f"{task.name}: attention weights on held-out examples", fontsize=11)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    return _finish(fig, path, dpi=110, bbox_inches="tight")
 
 
-def plot_lm_attention(model, task, data, path: str, example: int = 0):
+def plot_lm_attention(model, task, data, path: str | None = None, example: int = 0):
     """A language model's attention on one held-out row: one panel per head, a row of
     panels per block. The causal mask shows as an empty upper triangle: no query attends
     to a key after it. The title gives the prompt and the answer the model generates."""
@@ -114,8 +117,8 @@ def plot_lm_attention(model, task, data, path: str, example: int = 0):
     maps = model.attention_maps()  # n_layers arrays of (1, nh, T, T)
     tokens = task.decode(ids[example])
     n_layers, n_heads = len(maps), maps[0].shape[1]
-    fig, axes = plt.subplots(n_layers, n_heads, squeeze=False, layout="constrained",
-                             figsize=(2.3 * n_heads + 1.0, 2.4 * n_layers + 0.8))
+    fig = Figure(figsize=(2.3 * n_heads + 1.0, 2.4 * n_layers + 0.8), layout="constrained")
+    axes = fig.subplots(n_layers, n_heads, squeeze=False)
     for layer, weights in enumerate(maps):
         for head in range(n_heads):
             ax = axes[layer, head]
@@ -133,18 +136,17 @@ def plot_lm_attention(model, task, data, path: str, example: int = 0):
     mask_says = "causal mask" if model.causal else "no causal mask"
     fig.suptitle(f"{task.name} ({mask_says}): '{prompt}' generates '{made}' (true: '{truth}')",
                  fontsize=11)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    return _finish(fig, path, dpi=110, bbox_inches="tight")
 
 
-def plot_masking(runs: dict, path: str, floor: float | None = None):
+def plot_masking(runs: dict, path: str | None = None, floor: float | None = None):
     """The lecture's point about the causal mask, from two runs of the same model, seed and
     steps: {label: (history, exact_match)}. Left, the training loss (the unmasked model's
     falls far lower: it reads the next token); right, the exact match of generated answers
     on held-out prompts (the unmasked model's is near zero). floor: the lowest loss a model
     that cannot see the future can reach, drawn as a dashed line."""
-    fig, (ax_loss, ax_match) = plt.subplots(1, 2, figsize=(10, 3.6),
-                                            gridspec_kw={"width_ratios": [1.6, 1]})
+    fig = Figure(figsize=(10, 3.6), layout="tight")
+    ax_loss, ax_match = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
     labels = list(runs)
     for i, label in enumerate(labels):
         history, _ = runs[label]
@@ -165,6 +167,4 @@ def plot_masking(runs: dict, path: str, floor: float | None = None):
     ax_match.set_ylim(0, 1.1)
     ax_match.set_ylabel("held-out exact match")
     ax_match.set_title("generating the answer")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return _finish(fig, path, dpi=110)

@@ -185,7 +185,7 @@ def make_task(name: str) -> Task:
             "sums", [str(d) for d in range(10)] + ["+", "="], [str(d) for d in range(10)]
             + ["+", "="], 4 * digits,  # "ab+cd=efg" less its last token
             defaults=dict(language_model=True, causal=True, d_model=64, n_heads=4, n_layers=2,
-                          ffn_hidden=128, dropout=0.1, steps=1000, lr=0.003, batch_size=64,
+                          ffn_hidden=128, dropout=0.1, steps=800, lr=0.005, batch_size=64,
                           eval_every=100,
                           digits=digits, prompt_len=2 * digits + 2),
             description="a causal language model: complete 'ab+cd=' with the sum's digits",

@@ -96,6 +96,25 @@ def build_model(config: TrainConfig, task):
     )
 
 
+def load_run(folder: str):
+    """(model, task, config) of a finished or interrupted run, from its checkpoint.npz: the
+    model is rebuilt with the run's own settings, then given its trained weights."""
+    path = os.path.join(folder, "checkpoint.npz")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint at {path}: train one first with "
+                                "`python -m attention.train`")
+    meta = read_meta(path)
+    try:
+        config = TrainConfig(**meta["config"]).resolved()
+        task = make_task(config.task)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"checkpoint '{path}': its settings are unreadable "
+                              f"({type(error).__name__}: {error})") from None
+    model = build_model(config, task)
+    load_checkpoint(path, model)
+    return model, task, config
+
+
 def evaluate(model, data, batch_size=500, task=None) -> dict:
     """Held-out loss and accuracy over the scored positions, without recording a graph.
     For a language model, the accuracy is the exact match of its generated answers."""

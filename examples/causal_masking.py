@@ -1,6 +1,6 @@
 """Why a language model needs the causal mask: train it with and without, and compare.
 
-    python examples/causal_masking.py        # two runs of about 30 s each
+    python examples/causal_masking.py        # two runs of about 20 s each
 
 Both runs train the same tiny language model on "ab+cd=efg" sums, from the same seed, for
 the same number of steps; the only difference is the mask. Writes runs/sums/ and

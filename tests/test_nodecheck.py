@@ -82,3 +82,18 @@ def test_per_node_check_skips_inputs_exactly_at_a_kink_instead_of_failing():
     report = mg.check_graph(x.relu().relu().sum())  # the outer relu sees exact zeros
     assert report.ok and report.kinks == [("relu", 0)]
     assert "skipped" in str(report)
+
+
+@pytest.mark.parametrize("filename", ["/tmp/ipykernel_4242/3141592653.py",
+                                      "<ipython-input-7-0123456789ab>"])
+def test_a_source_line_typed_into_a_notebook_is_called_a_notebook_cell(filename):
+    """Jupyter and IPython run each cell from a temporary file whose name means nothing to
+    the reader; the source note says which line of the cell, and in which function."""
+    cell = "def double(x):\n    return x * 2\n\ny = double(x)\n"
+    space = {"x": mg.ones(2, requires_grad=True)}
+    with mg.record_sources():
+        exec(compile(cell, filename, "exec"), space)
+    source = space["y"]._ctx.note("source")
+    assert source.startswith("line 2 of a notebook cell, in double, called from line 4 of "
+                             "a notebook cell, in <module>"), source
+    assert "ipykernel" not in source and "ipython-input" not in source

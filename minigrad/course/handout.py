@@ -115,7 +115,7 @@ def library_readme(text: str) -> str:
     """The repository's README without its instructor sections and folders."""
     parts = re.split(r"(?m)^(?=## )", text)
     kept = [p for p in parts if not p.startswith(INSTRUCTOR_SECTIONS)]
-    text = "".join(kept).replace("tests/ examples/ benchmarks/", "tests/ examples/")
+    text = "".join(kept).replace("tests/ benchmarks/", "tests/")
     return re.sub(r"(?m)^minigrad/course/ .*$", "minigrad/course/        the task list, and "
                   "`grade` (runs each task's tests)", text)
 

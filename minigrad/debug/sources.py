@@ -29,14 +29,24 @@ def user_source_line() -> str | None:
     frame = _outside_package(sys._getframe(1))
     lines = []
     while frame is not None and len(lines) < 2:
-        path = frame.f_code.co_filename
-        try:
-            path = os.path.relpath(path)
-        except ValueError:  # a different drive on Windows
-            pass
-        lines.append(f"{path}:{frame.f_lineno} in {frame.f_code.co_name}")
+        lines.append(_place(frame))
         frame = frame.f_back
     return ", called from ".join(lines) or None
+
+
+def _place(frame) -> str:
+    """'file.py:12 in f'; code typed into Jupyter or IPython lives in a temporary file
+    (/tmp/ipykernel_123/456.py, <ipython-input-3-...>) whose name means nothing to the
+    reader, so it is called a notebook cell instead."""
+    path, line, function = frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name
+    if path.startswith("<ipython-input-") or \
+            os.path.basename(os.path.dirname(path)).startswith("ipykernel_"):
+        return f"line {line} of a notebook cell, in {function}"
+    try:
+        path = os.path.relpath(path)
+    except ValueError:  # a different drive on Windows
+        pass
+    return f"{path}:{line} in {function}"
 
 
 def user_stacklevel() -> int:

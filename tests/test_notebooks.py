@@ -1,0 +1,89 @@
+"""The tutorial notebooks in examples/: each one runs from top to bottom without an error,
+is saved with its outputs, uses only the project's public API, and is linked from the
+README's "Learn" section in order.
+
+Running them takes a minute or two (a Jupyter kernel each, and real training), so that
+part is marked slow: `python -m pytest -m slow` (and .ci/run) runs it.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+NOTEBOOKS = sorted(EXAMPLES.glob("[0-9][0-9]_*.ipynb"))
+
+
+def code_of(notebook) -> str:
+    return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_the_tutorial_is_numbered_in_order_without_gaps():
+    numbers = [int(path.name[:2]) for path in NOTEBOOKS]
+    assert numbers == list(range(1, len(NOTEBOOKS) + 1)) and len(numbers) >= 10
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_each_notebook_is_saved_with_outputs_and_no_errors(path):
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(cell.execution_count for cell in code), "not run from the top"
+    counts = [cell.execution_count for cell in code]
+    assert counts == list(range(1, len(code) + 1)), "cells were run out of order"
+    outputs = [output for cell in code for output in cell.outputs]
+    assert outputs, "saved without outputs: they would not read on a repository page"
+    errors = [output for output in outputs if output.output_type == "error"]
+    assert not errors, f"a saved output is an error: {errors[0].ename}: {errors[0].evalue}"
+    assert not [o for o in outputs if o.get("name") == "stderr"], "a warning in the outputs"
+
+
+def private_uses(code: str) -> list:
+    """Private modules and names (a leading underscore) that code imports or reaches."""
+    found = []
+    imports = re.findall(r"^\s*(?:from\s+(\S+)\s+import\s+(.+)|import\s+(\S+))", code, re.M)
+    for module, names, plain in imports:
+        module = module or plain
+        if re.search(r"(^|\.)_", module):
+            found.append(module)
+        found += re.findall(r"(?:^|[\s,(])(_\w+)", names)
+    found += re.findall(r"\b(?:mg|minigrad|attention)\.(_\w+)", code)
+    return found
+
+
+def test_the_private_api_check_catches_private_imports_and_names():
+    planted = ("from minigrad.tensor import Tensor, _as_array\nimport minigrad._secret\n"
+               "x = mg._rng\nfrom attention import softmax\n")
+    assert {"_as_array", "minigrad._secret", "_rng"} <= set(private_uses(planted))
+    assert private_uses("from attention import softmax\nimport minigrad as mg\n") == []
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_each_notebook_uses_only_the_public_api(path):
+    assert not private_uses(code_of(nbformat.read(path, as_version=4)))
+
+
+def test_the_readme_links_every_notebook_in_order():
+    readme = (ROOT / "README.md").read_text()
+    learn = readme.split("## Learn", 1)[1].split("\n## ", 1)[0]
+    linked = re.findall(r"\]\((examples/[0-9][0-9]_[^)]+\.ipynb)\)", learn)
+    assert linked == [f"examples/{path.name}" for path in NOTEBOOKS]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_each_notebook_runs_from_top_to_bottom(path):
+    """Executed in a fresh kernel from examples/, as a reader would run it; any cell error
+    fails the test with the cell and its traceback."""
+    from nbclient import NotebookClient
+
+    notebook = nbformat.read(path, as_version=4)
+    client = NotebookClient(notebook, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(EXAMPLES)}})
+    client.execute()  # raises CellExecutionError on the first failing cell
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code"
+               for output in cell.outputs]
+    assert not [output for output in outputs if output.output_type == "error"]
