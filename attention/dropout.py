@@ -10,6 +10,8 @@ The backward must drop the same units the forward dropped: the gradient of y = x
 once, saved for backward, and never drawn again.
 """
 
+import numbers
+
 import numpy as np
 
 import minigrad as mg
@@ -22,7 +24,7 @@ class DropoutFunction(mg.Function):
     name = "dropout"
 
     @staticmethod
-    def forward(ctx, x, keep, p=0.5):
+    def forward(ctx, x, keep, *, p):
         scale = np.asarray(1.0 / (1.0 - p), dtype=x.dtype)  # a float32 input stays float32
         ctx.save_for_backward(keep)
         ctx.scale = scale
@@ -41,7 +43,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.1):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
         self.p = float(p)
 

@@ -4,9 +4,9 @@
     python -m attention.generate 12+35= 70+8 4      # -> 12+35=047, 70+08=078, ...
 
 Each prompt is completed to the length of a training row ("ab+cd=efg"). A prompt may stop
-anywhere: the model writes the rest, operands included. Single-digit operands are padded
-("7+8=" is read as "07+08="), as in the training rows. For rows that end in an answer,
-the sum is checked and marked right or wrong.
+anywhere: the model writes the rest, operands included ("4" lets it invent a whole sum).
+Complete operands with fewer digits are padded ("7+8=" is read as "07+08="), as in the
+training rows. Each finished row is checked and marked right or wrong.
 """
 
 import argparse
@@ -32,17 +32,26 @@ def load_language_model(run: str):
 
 
 def encode(task, prompt: str) -> list:
-    """The prompt's token ids; operands with fewer digits than the task's are zero-padded.
-    A character outside the vocabulary, or a prompt too long, is refused by name."""
+    """The prompt's token ids. A complete operand (one followed by + or =) with fewer
+    digits than the training rows' is zero-padded ("7+8=" is read as "07+08="); a
+    character outside the vocabulary, an operand with too many digits, or a prompt longer
+    than a whole row is refused by name."""
     digits = task.defaults["digits"]
-    padded = re.sub(r"\d+", lambda m: m.group().zfill(digits) if len(m.group()) < digits
-                    else m.group(), prompt.strip(), count=2)
+    text = prompt.strip()
+    too_long = [number for number in re.findall(r"\d+", text.split("=")[0])
+                if len(number) > digits]
+    if too_long:
+        raise ValueError(f"prompt {prompt!r}: the model was trained on {digits}-digit "
+                         f"operands, not {too_long[0]}")
+    padded = re.sub(r"\d+(?=[+=])", lambda m: m.group().zfill(digits), text)
     unknown = sorted(set(padded) - set(task.vocab))
     if unknown:
         raise ValueError(f"prompt {prompt!r}: {''.join(unknown)!r} is not in the vocabulary "
                          f"({' '.join(task.vocab)})")
-    if not padded or len(padded) > task.seq_len:
-        raise ValueError(f"prompt {prompt!r}: needs 1 to {task.seq_len} tokens")
+    if not padded or len(padded) > task.seq_len + 1:
+        shown = f" ({padded!r} once padded)" if padded != text else ""
+        raise ValueError(f"prompt {prompt!r}{shown}: needs 1 to {task.seq_len + 1} tokens, "
+                         f"the length of a whole row such as '12+35=047'")
     return [task.vocab.index(char) for char in padded]
 
 
@@ -64,7 +73,8 @@ def complete(model, task, prompt: str) -> str:
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m attention.generate",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("prompts", nargs="+", help='e.g. "12+35=", or "4" to invent a sum')
+    parser.add_argument("prompts", nargs="+",
+                        help='e.g. "12+35=", "7+8=", or "4" to let it invent the rest')
     parser.add_argument("--run", default=os.path.join("runs", "sums"),
                         help="the training run's output folder (default: runs/sums)")
     args = parser.parse_args(argv)

@@ -60,16 +60,24 @@ class CausalLM(Module):
 def generate(model, prompts, n_new: int) -> np.ndarray:
     """Greedy generation: append the most likely next token, n_new times.
 
-    prompts: (B, t) integer ids, one prompt per row (all of length t). Returns (B, t +
-    n_new). Each step runs the model on everything so far and reads the logits of the last
-    position only: with the causal mask, the earlier positions' outputs could not change
-    anyway. The model runs in eval mode (no dropout) and records no graph."""
-    ids = np.asarray(prompts, dtype=np.int64)
-    if ids.ndim != 2:
-        raise ValueError(f"generate: prompts must be (B, t) token ids, got shape {ids.shape}")
-    if ids.shape[1] + n_new - 1 > model.max_len:
-        raise ValueError(f"generate: a prompt of {ids.shape[1]} tokens plus {n_new} new ones "
-                         f"is longer than the model's max_len={model.max_len}")
+    prompts: (B, t) integer ids, one prompt of at least one token per row (all of length
+    t). Returns (B, t + n_new). Each step runs the model on everything so far and takes
+    the logits of the last position, which are its prediction for the token after it. The
+    model runs in eval mode (no dropout) and records no graph; its mode is restored after.
+    """
+    ids = np.asarray(prompts)
+    if ids.ndim != 2 or ids.shape[1] == 0 or not np.issubdtype(ids.dtype, np.integer):
+        raise ValueError(f"generate: prompts must be (B, t) integer token ids with t >= 1, "
+                         f"got shape {ids.shape} and dtype {ids.dtype}")
+    if isinstance(n_new, bool) or not isinstance(n_new, (int, np.integer)) or n_new < 0:
+        raise ValueError(f"generate: n_new must be a non-negative integer, got {n_new!r}")
+    # The last new token is never fed back, so the longest input is t + n_new - 1 tokens.
+    room = model.max_len + 1 - ids.shape[1]
+    if n_new > room:
+        raise ValueError(f"generate: after a prompt of {ids.shape[1]} tokens the model "
+                         f"(max_len={model.max_len}) can add at most {max(room, 0)} "
+                         f"tokens, not {n_new}")
+    ids = ids.astype(np.int64)
     was_training = model.training
     model.eval()
     try:

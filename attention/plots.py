@@ -17,8 +17,10 @@ def _finish(fig, path, **savefig):
     return fig
 
 
-def plot_history(history: dict, path: str | None = None, title: str = ""):
-    """Training loss per step, held-out loss and accuracy at each evaluation."""
+def plot_history(history: dict, path: str | None = None, title: str = "",
+                 accuracy: str = "held-out accuracy"):
+    """Training loss per step, held-out loss and accuracy at each evaluation (`accuracy`
+    names what was measured, say "held-out exact match" for a language model)."""
     fig = Figure(figsize=(10, 3.6), layout="tight")
     ax_loss, ax_acc = fig.subplots(1, 2)
     ax_loss.plot(history["step"], history["train_loss"], lw=0.8, alpha=0.7,
@@ -32,7 +34,7 @@ def plot_history(history: dict, path: str | None = None, title: str = ""):
     ax_acc.plot(history["eval_step"], history["eval_accuracy"], "o-", ms=3, color="C2")
     ax_acc.set_ylim(0, 1.02)
     ax_acc.set_xlabel("step")
-    ax_acc.set_ylabel("held-out accuracy")
+    ax_acc.set_ylabel(accuracy)
     ax_acc.set_title(f"{title}: accuracy")
     ax_acc.grid(alpha=0.3)
     return _finish(fig, path, dpi=110)
@@ -111,9 +113,11 @@ def plot_lm_attention(model, task, data, path: str | None = None, example: int =
     answer = generate(model, row[None, :prompt_len], len(row) - prompt_len)[0, prompt_len:]
     was_training = model.training
     model.eval()
-    with mg.no_grad():
-        model(ids[example:example + 1])  # (1, T): fills the attention maps
-    model.train(was_training)
+    try:
+        with mg.no_grad():
+            model(ids[example:example + 1])  # (1, T): fills the attention maps
+    finally:
+        model.train(was_training)
     maps = model.attention_maps()  # n_layers arrays of (1, nh, T, T)
     tokens = task.decode(ids[example])
     n_layers, n_heads = len(maps), maps[0].shape[1]

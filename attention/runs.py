@@ -57,6 +57,9 @@ def interrupts_deferred():
 SAME_ON_RESUME = ("task", "d_model", "n_heads", "positional", "residual", "layer_norm",
                    "ffn_hidden", "n_layers", "dropout", "causal", "n_train", "n_test", "seed",
                    "batch_size")
+# Settings added after some checkpoints were written: a run that does not record one was
+# made with this value (one block, no dropout, no causal mask).
+ADDED_SINCE = {"n_layers": 1, "dropout": 0.0, "causal": False}
 
 
 def check_resumable(path, meta, config):
@@ -77,8 +80,9 @@ def check_resumable(path, meta, config):
     if wrong:
         raise CheckpointError(f"checkpoint '{path}': its metadata has malformed "
                               f"{', '.join(wrong)}, so the run cannot be resumed from it")
-    differ = [f"{key}: {meta['config'].get(key)!r} in the checkpoint, {getattr(config, key)!r} "
-              "now" for key in SAME_ON_RESUME if meta["config"].get(key) != getattr(config, key)]
+    recorded = {**ADDED_SINCE, **meta["config"]}
+    differ = [f"{key}: {recorded.get(key)!r} in the checkpoint, {getattr(config, key)!r} now"
+              for key in SAME_ON_RESUME if recorded.get(key) != getattr(config, key)]
     if differ:
         raise CheckpointError(f"checkpoint '{path}' was made with other settings ("
                               + "; ".join(differ) + "); resume with the same ones")

@@ -183,7 +183,7 @@ def make_task(name: str) -> Task:
         digits = 2
         return Task(
             "sums", [str(d) for d in range(10)] + ["+", "="], [str(d) for d in range(10)]
-            + ["+", "="], 4 * digits,  # "ab+cd=efg" less its last token
+            + ["+", "="], 3 * digits + 2,  # "ab+cd=efg" less its last token
             defaults=dict(language_model=True, causal=True, d_model=64, n_heads=4, n_layers=2,
                           ffn_hidden=128, dropout=0.1, steps=800, lr=0.005, batch_size=64,
                           eval_every=100,
@@ -198,11 +198,16 @@ def make_splits(task: Task, n_train: int, n_test: int, seed: int):
     rng = np.random.default_rng(seed)
     train = task.generate(rng, n_train)
     seen = {row.tobytes() for row in train[0]}
-    test_parts, have = [], 0
+    test_parts, have, fruitless = [], 0, 0
     while have < n_test:
         ids, targets, mask = task.generate(rng, n_test)
         fresh = np.array([row.tobytes() not in seen for row in ids])
         test_parts.append((ids[fresh], targets[fresh], mask[fresh]))
         have += int(fresh.sum())
+        fruitless = 0 if fresh.any() else fruitless + 1
+        if fruitless == 20:  # the training set holds (nearly) every row the task can make
+            raise ValueError(f"make_splits: the {task.name} task has too few distinct rows "
+                             f"for n_train={n_train}: no unseen row is left to hold out; "
+                             "use a smaller n_train")
     test = tuple(np.concatenate(parts)[:n_test] for parts in zip(*test_parts))
     return train, test

@@ -28,7 +28,13 @@ import minigrad as mg
 from attention.losses import cross_entropy
 from attention.language_model import CausalLM, exact_match
 from attention.model import POSITIONAL, AttentionModel, CrossAttentionModel
-from attention.runs import OutputError, check_resumable, interrupts_deferred, prepare_output
+from attention.runs import (
+    ADDED_SINCE,
+    OutputError,
+    check_resumable,
+    interrupts_deferred,
+    prepare_output,
+)
 from attention.tasks import TASKS, make_splits, make_task
 from minigrad.io import (
     CheckpointError,
@@ -42,6 +48,23 @@ from minigrad.threads import one_blas_thread
 
 
 UNLESS_THE_TASK_SAYS = dict(ffn_hidden=0, n_layers=1, dropout=0.0, causal=False)
+
+# The settings each kind of model is built from (besides the task's vocabulary): an option
+# the chosen task's model would ignore is refused on the command line, not silently dropped.
+MODEL_SETTINGS = {
+    "AttentionModel": ("d_model", "n_heads", "n_layers", "positional", "residual",
+                       "layer_norm", "ffn_hidden"),
+    "CrossAttentionModel": ("d_model", "n_heads"),
+    "CausalLM": ("d_model", "n_heads", "n_layers", "ffn_hidden", "dropout", "causal"),
+}
+
+
+def model_kind(task) -> str:
+    """Which model a task trains: a language model, cross-attention into a memory, or
+    self-attention over the row."""
+    if task.defaults.get("language_model"):
+        return "CausalLM"
+    return "CrossAttentionModel" if "memory" in task.defaults else "AttentionModel"
 
 
 @dataclass
@@ -81,38 +104,41 @@ class TrainConfig:
 
 
 def build_model(config: TrainConfig, task):
-    if task.defaults.get("language_model"):
+    kind = model_kind(task)
+    if kind == "CausalLM":
         return CausalLM(len(task.vocab), d_model=config.d_model, n_heads=config.n_heads,
                         n_layers=config.n_layers, max_len=task.seq_len,
                         ffn_hidden=config.ffn_hidden, dropout=config.dropout,
                         causal=config.causal)
-    if "memory" in task.defaults:  # a memory then queries: cross-attention
+    if kind == "CrossAttentionModel":  # a memory then queries: cross-attention
         return CrossAttentionModel(len(task.vocab), len(task.classes), task.defaults["memory"],
                                    d_model=config.d_model, n_heads=config.n_heads)
     return AttentionModel(
         vocab_size=len(task.vocab), n_classes=len(task.classes), d_model=config.d_model,
-        n_heads=config.n_heads, max_len=task.seq_len, positional=config.positional,
-        residual=config.residual, layer_norm=config.layer_norm, ffn_hidden=config.ffn_hidden,
+        n_heads=config.n_heads, n_layers=config.n_layers, max_len=task.seq_len,
+        positional=config.positional, residual=config.residual, layer_norm=config.layer_norm,
+        ffn_hidden=config.ffn_hidden,
     )
 
 
 def load_run(folder: str):
     """(model, task, config) of a finished or interrupted run, from its checkpoint.npz: the
-    model is rebuilt with the run's own settings, then given its trained weights."""
+    model is rebuilt with the run's own settings, given its trained weights, and put in
+    eval mode (no dropout), ready to be looked at or used."""
     path = os.path.join(folder, "checkpoint.npz")
     if not os.path.exists(path):
         raise FileNotFoundError(f"no checkpoint at {path}: train one first with "
                                 "`python -m attention.train`")
     meta = read_meta(path)
     try:
-        config = TrainConfig(**meta["config"]).resolved()
+        config = TrainConfig(**{**ADDED_SINCE, **meta["config"]}).resolved()
         task = make_task(config.task)
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"checkpoint '{path}': its settings are unreadable "
                               f"({type(error).__name__}: {error})") from None
     model = build_model(config, task)
     load_checkpoint(path, model)
-    return model, task, config
+    return model.eval(), task, config
 
 
 def evaluate(model, data, batch_size=500, task=None) -> dict:
@@ -253,7 +279,10 @@ def _write_results(config, task, model, test_set, history, done, plots) -> dict:
     if plots:
         from attention.plots import plot_attention, plot_history, plot_lm_attention
 
-        plot_history(history, os.path.join(config.out, "loss_curve.png"), title=config.task)
+        measured = "held-out exact match" if task.defaults.get("language_model") else \
+            "held-out accuracy"
+        plot_history(history, os.path.join(config.out, "loss_curve.png"), title=config.task,
+                     accuracy=measured)
         draw = plot_lm_attention if task.defaults.get("language_model") else plot_attention
         draw(model, task, test_set, os.path.join(config.out, "attention.png"))
     return metrics
@@ -372,6 +401,16 @@ def parse_args(argv=None) -> tuple:
     known = {f.name for f in fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in known})
     resolved = config.resolved()
+    kind = model_kind(make_task(config.task))
+    given = [key for key in ("n_layers", "positional", "residual", "ffn_hidden", "dropout",
+                             "causal") if getattr(config, key) is not None]
+    given += ["layer_norm"] if config.layer_norm else []
+    unused = [key for key in given if key not in MODEL_SETTINGS[kind]]
+    if unused:
+        options = {"n_layers": "--layers", "ffn_hidden": "--ffn", "layer_norm": "--layer-norm"}
+        named = ", ".join(options.get(key, "--" + key) for key in unused)
+        parser.error(f"{named}: the {config.task} task's model ({kind}) does not use "
+                     f"{'this option' if len(unused) == 1 else 'these options'}")
     if resolved.d_model % resolved.n_heads:
         parser.error(f"--d-model {resolved.d_model} is not divisible by --heads "
                      f"{resolved.n_heads}: each head gets d_model / heads channels")

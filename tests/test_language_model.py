@@ -137,11 +137,12 @@ def test_language_model_with_dropout_in_eval_mode_passes_gradcheck(rng):
 
 
 def test_generation_appends_what_the_model_predicts_and_restores_training_mode(rng):
-    model = small_lm()
+    model = small_lm(dropout=0.5)
     prompts = rng.integers(0, 7, size=(4, 2))
     rows = generate(model, prompts, 4)
     assert rows.shape == (4, 6) and np.array_equal(rows[:, :2], prompts)
     assert model.training  # generation ran in eval mode and put it back
+    assert np.array_equal(generate(model, prompts, 4), rows)  # no dropout while generating
     model.eval()
     with mg.no_grad():
         predicted = model(rows[:, :-1]).data.argmax(axis=-1)  # (4, 5): every next token
@@ -149,12 +150,27 @@ def test_generation_appends_what_the_model_predicts_and_restores_training_mode(r
     assert np.array_equal(predicted[:, 1:], rows[:, 2:])
 
 
-def test_generation_refuses_bad_prompts_by_name():
-    model = small_lm()
-    with pytest.raises(ValueError, match=r"generate: prompts must be \(B, t\)"):
-        generate(model, [1, 2, 3], 2)
-    with pytest.raises(ValueError, match="longer than the model's max_len=6"):
-        generate(model, [[1, 2, 3]], 5)
+@pytest.mark.parametrize("prompts, n_new, message", [
+    ([1, 2, 3], 2, r"prompts must be \(B, t\) integer token ids with t >= 1, got shape \(3,\)"),
+    (np.zeros((2, 0), dtype=int), 2, r"t >= 1, got shape \(2, 0\)"),
+    ([[1.0, 2.0]], 2, "got shape \\(1, 2\\) and dtype float64"),
+    ([[1, 2]], -1, "n_new must be a non-negative integer, got -1"),
+    ([[1, 2, 3]], 5, r"after a prompt of 3 tokens the model \(max_len=6\) can add at most "
+                     "4 tokens, not 5"),
+])
+def test_generation_refuses_bad_prompts_by_name(prompts, n_new, message):
+    with pytest.raises(ValueError, match="generate: .*" + message):
+        generate(small_lm(), prompts, n_new)
+
+
+def test_evaluation_runs_without_dropout_and_restores_training_mode():
+    from attention.train import evaluate
+
+    model = small_lm(dropout=0.5)
+    ids = np.random.default_rng(0).integers(0, 7, size=(6, 5))
+    data = (ids, ids, np.ones(ids.shape, dtype=bool))
+    scores = [evaluate(model, data) for _ in range(2)]
+    assert scores[0] == scores[1] and model.training
 
 
 def test_exact_match_counts_whole_answers_only():
@@ -190,6 +206,19 @@ def test_sums_rows_are_correct_sums_and_targets_are_the_next_tokens():
         assert verdict(text) == "right", text
 
 
+def test_a_sums_task_of_one_digit_has_rows_of_its_length_and_too_few_to_hold_out():
+    from attention.tasks import Task
+
+    small = Task("sums", make_task("sums").vocab, [], 5, defaults=dict(digits=1,
+                                                                       prompt_len=4))
+    ids, targets, _ = small.generate(np.random.default_rng(0), 30)  # "a+b=cd" less one
+    assert ids.shape == (30, 5) and all(verdict("".join(small.decode(np.r_[row, t[-1:]])))
+                                        == "right" for row, t in zip(ids, targets))
+    with pytest.raises(ValueError, match="sums task has too few distinct rows for "
+                                         "n_train=3000"):
+        make_splits(small, 3000, 10, seed=0)  # 100 distinct sums: all seen in training
+
+
 def test_the_cli_switches_the_causal_mask_and_checks_dropout(capsys):
     config, _ = parse_args(["--task", "sums", "--no-causal"])
     assert config.resolved().causal is False
@@ -206,7 +235,6 @@ def test_a_resumed_run_with_dropout_ends_exactly_like_an_uninterrupted_one(tmp_p
                      plots=False)
     config = TrainConfig(out=str(tmp_path / "b"), **settings)
     train(config, progress=False, plots=False, stop_at=5)
-    mg.manual_seed(123)  # whatever the generator did in between, resume restores it
     resumed = train(config, resume=True, progress=False, plots=False)
     assert resumed["final_train_loss"] == straight["final_train_loss"]
 
@@ -220,18 +248,20 @@ def tiny_run(tmp_path_factory):
 
 
 def test_generate_completes_each_prompt_and_marks_sums(tiny_run, capsys):
-    generate_main(["--run", str(tiny_run), "12+35=", "7+8", "4"])
+    generate_main(["--run", str(tiny_run), "12+35=", "7+8=", "4"])
     lines = capsys.readouterr().out.splitlines()
-    assert [line.split(" -> ")[0].strip() for line in lines] == ["12+35=", "7+8", "4"]
+    assert [line.split(" -> ")[0].strip() for line in lines] == ["12+35=", "7+8=", "4"]
     completions = [line.split(" -> ")[1].split()[0] for line in lines]
-    assert completions[0].startswith("12+35=") and completions[1].startswith("07+08")
+    assert completions[0].startswith("12+35=") and completions[1].startswith("07+08=")
     assert all(len(text) == 9 for text in completions)
     assert (tiny_run / "attention.png").stat().st_size > 10_000  # the heads' picture
 
 
 @pytest.mark.parametrize("prompt, message", [
     ("12a", "'a' is not in the vocabulary"),
-    ("12+35=0470", "needs 1 to 8 tokens"),
+    ("12+35=0470", "needs 1 to 9 tokens, the length of a whole row"),
+    ("7+8=0150", r"\('07\+08=0150' once padded\): needs 1 to 9 tokens"),
+    ("123+4=", "trained on 2-digit operands, not 123"),
 ])
 def test_generate_refuses_a_bad_prompt_by_name(tiny_run, prompt, message):
     with pytest.raises(SystemExit, match=message):
@@ -249,6 +279,7 @@ def test_generate_refuses_a_run_that_is_not_a_language_model(tmp_path):
 def test_prompts_are_padded_like_the_training_rows():
     task = make_task("sums")
     assert "".join(task.decode(encode(task, "7+8="))) == "07+08="
+    assert "".join(task.decode(encode(task, "12+3"))) == "12+3"  # 3 may be 3x: not padded
     assert verdict("07+08=015") == "right"
     assert verdict("99+01=110").startswith("wrong (99+1 is 100)")
     assert verdict("12+") == ""

@@ -97,3 +97,4 @@ def test_a_source_line_typed_into_a_notebook_is_called_a_notebook_cell(filename)
     assert source.startswith("line 2 of a notebook cell, in double, called from line 4 of "
                              "a notebook cell, in <module>"), source
     assert "ipykernel" not in source and "ipython-input" not in source
+    assert source.count("called from") == 1  # the cell's top level, not the interpreter

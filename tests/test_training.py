@@ -8,7 +8,7 @@ import pytest
 
 from attention.tasks import make_splits, make_task, order_blind_accuracy
 from attention.train import TrainConfig, main, train
-from minigrad.io import CheckpointError, read_arrays
+from minigrad.io import MANIFEST, CheckpointError, read_arrays, write_arrays
 
 
 @pytest.mark.parametrize("task", ["context", "reverse", "pair", "lookup"])
@@ -220,3 +220,44 @@ def test_the_cross_attention_model_differentiates_through_both_sequences():
     memory_rows, query_rows = np.unique(ids[:, :6]), np.unique(ids[:, 6:])
     assert np.abs(model.embed.weight.grad[memory_rows]).sum() > 0
     assert np.abs(model.embed.weight.grad[query_rows]).sum() > 0
+
+
+def test_a_checkpoint_written_before_layers_dropout_and_the_mask_existed_resumes(
+        pair_run, tmp_path):
+    """Older checkpoints record no n_layers, dropout or causal: they were made with one
+    block, no dropout and no mask, and resume as such (their meta has no dropout_state)."""
+    out = shutil.copytree(pair_run, tmp_path / "run")
+    path = out / "checkpoint.npz"
+    arrays = read_arrays(path)
+    meta = json.loads(str(arrays.pop("meta")))
+    for key in ("n_layers", "dropout", "causal"):
+        del meta["config"][key]
+    del meta["dropout_state"]
+    arrays.pop(MANIFEST, None)  # written afresh
+    write_arrays(path, {**arrays, "meta": np.array(json.dumps(meta))})
+    metrics = train(TrainConfig(task="pair", steps=6, out=str(out)), resume=True,
+                    progress=False, plots=False)
+    assert metrics["steps_done"] == 6
+
+
+@pytest.mark.parametrize("argv, refused", [
+    (["--task", "sums", "--positional", "learned"], "--positional: the sums task's model "
+                                                    "(CausalLM) does not use this option"),
+    (["--task", "pair", "--dropout", "0.1"], "--dropout: the pair task's model"),
+    (["--task", "context", "--no-causal"], "--causal: the context task's model"),
+    (["--task", "lookup", "--layers", "2", "--ffn", "8"], "--layers, --ffn: the lookup task's "
+                                                          "model (CrossAttentionModel) does not "
+                                                          "use these options"),
+])
+def test_an_option_the_tasks_model_would_ignore_is_refused(argv, refused, capsys):
+    with pytest.raises(SystemExit):
+        main(argv + ["--no-progress"])
+    assert refused in capsys.readouterr().err
+
+
+def test_layers_builds_that_many_attention_blocks():
+    from attention.train import build_model
+
+    config = TrainConfig(task="pair", n_layers=3).resolved()
+    model = build_model(config, make_task("pair"))
+    assert len(model.blocks) == 3

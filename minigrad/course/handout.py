@@ -203,6 +203,9 @@ _TOOLS = """## Tools that help
   (`print(trace)`, `trace.to_html("backprop.html")`); `loss.backward(break_on="softmax")`
   stops in pdb at the top of that op's backward, every local a NumPy array.
 - `with mg.detect_anomaly():` raises at the first NaN or inf, naming the op and your line.
+- The notebooks in `examples/` (the "Learn" section below) run on your code: those that
+  train or use attention stop with `NotImplementedError` until the tasks they need are
+  done, and then show your implementation at work.
 
 The rest of this file is the library's own README.
 """

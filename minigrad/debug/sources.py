@@ -30,6 +30,8 @@ def user_source_line() -> str | None:
     lines = []
     while frame is not None and len(lines) < 2:
         lines.append(_place(frame))
+        if frame.f_code.co_name == "<module>":
+            break  # a script's or a cell's top level: what calls it is the interpreter
         frame = frame.f_back
     return ", called from ".join(lines) or None
 
