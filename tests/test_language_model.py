@@ -243,7 +243,7 @@ def test_a_resumed_run_with_dropout_ends_exactly_like_an_uninterrupted_one(tmp_p
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("sums")
     train(TrainConfig(task="sums", steps=3, n_train=200, n_test=20, d_model=16, out=str(out)),
-          progress=False)
+          progress=False, plots=False)
     return out
 
 
@@ -254,7 +254,18 @@ def test_generate_completes_each_prompt_and_marks_sums(tiny_run, capsys):
     completions = [line.split(" -> ")[1].split()[0] for line in lines]
     assert completions[0].startswith("12+35=") and completions[1].startswith("07+08=")
     assert all(len(text) == 9 for text in completions)
-    assert (tiny_run / "attention.png").stat().st_size > 10_000  # the heads' picture
+
+
+def test_the_language_models_picture_has_a_panel_per_head_and_block(tiny_run):
+    from attention.plots import plot_lm_attention
+    from attention.train import load_run
+
+    model, task, config = load_run(str(tiny_run))
+    _, held_out = make_splits(task, config.n_train, config.n_test, config.seed)
+    model.train()
+    figure = plot_lm_attention(model, task, held_out)
+    assert len(figure.axes) == 2 * 4 + 1  # 2 blocks x 4 heads, and the colour bar
+    assert any("generates" in text.get_text() for text in figure.texts) and model.training
 
 
 @pytest.mark.parametrize("prompt, message", [
