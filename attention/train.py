@@ -15,19 +15,18 @@ the seed, and the states of the batch sampler and of the dropout generator are s
 the checkpoint.
 """
 
-import argparse
 import json
 import math
 import os
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict
 
 import numpy as np
 
 import minigrad as mg
 from attention.losses import cross_entropy
 from attention.language_model import CausalLM, exact_match
-from attention.model import POSITIONAL, AttentionModel, CrossAttentionModel
+from attention.model import AttentionModel, CrossAttentionModel
 from attention.runs import (
     ADDED_SINCE,
     OutputError,
@@ -35,7 +34,8 @@ from attention.runs import (
     interrupts_deferred,
     prepare_output,
 )
-from attention.tasks import TASKS, make_splits, make_task
+from attention.settings import TrainConfig, model_kind, parse_args
+from attention.tasks import make_splits, make_task
 from minigrad.io import (
     CheckpointError,
     json_safe,
@@ -45,62 +45,6 @@ from minigrad.io import (
 )
 from minigrad.optim import Adam, clip_grad_norm_
 from minigrad.threads import one_blas_thread
-
-
-UNLESS_THE_TASK_SAYS = dict(ffn_hidden=0, n_layers=1, dropout=0.0, causal=False)
-
-# The settings each kind of model is built from (besides the task's vocabulary): an option
-# the chosen task's model would ignore is refused on the command line, not silently dropped.
-MODEL_SETTINGS = {
-    "AttentionModel": ("d_model", "n_heads", "n_layers", "positional", "residual",
-                       "layer_norm", "ffn_hidden"),
-    "CrossAttentionModel": ("d_model", "n_heads"),
-    "CausalLM": ("d_model", "n_heads", "n_layers", "ffn_hidden", "dropout", "causal"),
-}
-
-
-def model_kind(task) -> str:
-    """Which model a task trains: a language model, cross-attention into a memory, or
-    self-attention over the row."""
-    if task.defaults.get("language_model"):
-        return "CausalLM"
-    return "CrossAttentionModel" if "memory" in task.defaults else "AttentionModel"
-
-
-@dataclass
-class TrainConfig:
-    task: str = "context"
-    steps: int | None = None  # None: the task's default
-    lr: float | None = None
-    batch_size: int | None = None
-    d_model: int | None = None
-    n_heads: int | None = None
-    positional: str | None = None
-    residual: bool | None = None
-    layer_norm: bool = False
-    ffn_hidden: int | None = None
-    n_layers: int | None = None
-    dropout: float | None = None
-    causal: bool | None = None  # the language model's mask (the other tasks ignore it)
-    n_train: int = 4000
-    n_test: int = 1000
-    seed: int = 0
-    eval_every: int | None = None  # None: about 30 evaluations per run
-    clip: float = 1.0
-    out: str | None = None
-
-    def resolved(self) -> "TrainConfig":
-        """A copy with every None filled in from the task's defaults."""
-        defaults = make_task(self.task).defaults
-        values = asdict(self)
-        for key, value in values.items():
-            if value is None and key in defaults:
-                values[key] = defaults[key]
-        for key, value in UNLESS_THE_TASK_SAYS.items():
-            values[key] = value if values[key] is None else values[key]
-        values["out"] = values["out"] or os.path.join("runs", self.task)
-        values["eval_every"] = values["eval_every"] or max(values["steps"] // 30, 1)
-        return TrainConfig(**values)
 
 
 def build_model(config: TrainConfig, task):
@@ -330,95 +274,8 @@ def _progress_bar(enabled, start, total, task):
                 unit="step", dynamic_ncols=True)
 
 
-def _at_least(low: int):
-    """An argparse type: an integer >= low, else a usage error naming the option."""
-    def integer(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
-        return value
-    integer.__name__ = "integer"
-    return integer
-
-
-def _positive_number(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
-    return value
-
-
-def _probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
-
-
-def parse_args(argv=None) -> tuple:
-    defaults = "\n".join(
-        f"  {name:<8} " + ", ".join(f"{k}={v}" for k, v in make_task(name).defaults.items())
-        for name in TASKS)
-    parser = argparse.ArgumentParser(prog="python -m attention.train",
-                                     description=__doc__.split("\n\n")[0],
-                                     epilog=f"defaults per task:\n{defaults}",
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--task", default="context", choices=TASKS)
-    parser.add_argument("--steps", type=_at_least(0), help="optimizer steps (default: per task)")
-    parser.add_argument("--lr", type=_positive_number, help="peak learning rate of Adam")
-    parser.add_argument("--batch-size", type=_at_least(1))
-    parser.add_argument("--d-model", type=_at_least(1), help="model width")
-    parser.add_argument("--heads", dest="n_heads", type=_at_least(1), help="attention heads")
-    parser.add_argument("--positional", choices=POSITIONAL,
-                        help="positional information added to the embeddings")
-    parser.add_argument("--residual", action=argparse.BooleanOptionalAction,
-                        help="add a residual connection around attention")
-    parser.add_argument("--layer-norm", action="store_true")
-    parser.add_argument("--ffn", dest="ffn_hidden", type=_at_least(0),
-                        help="hidden width of a feed-forward layer after attention (0: none)")
-    parser.add_argument("--layers", dest="n_layers", type=_at_least(1),
-                        help="attention blocks (the language model's default: 2)")
-    parser.add_argument("--dropout", type=_probability,
-                        help="dropout rate while training (the language model's default: 0.1)")
-    parser.add_argument("--causal", action=argparse.BooleanOptionalAction,
-                        help="the language model's causal mask (--no-causal: let every "
-                             "position see the tokens after it, and watch generation fail)")
-    parser.add_argument("--seed", type=_at_least(0), default=0)
-    parser.add_argument("--out", help="output folder (default: runs/<task>)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the checkpoint in the output folder")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    known = {f.name for f in fields(TrainConfig)}
-    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in known})
-    resolved = config.resolved()
-    kind = model_kind(make_task(config.task))
-    given = [key for key in ("n_layers", "positional", "residual", "ffn_hidden", "dropout",
-                             "causal") if getattr(config, key) is not None]
-    given += ["layer_norm"] if config.layer_norm else []
-    unused = [key for key in given if key not in MODEL_SETTINGS[kind]]
-    if unused:
-        options = {"n_layers": "--layers", "ffn_hidden": "--ffn", "layer_norm": "--layer-norm"}
-        named = ", ".join(options.get(key, "--" + key) for key in unused)
-        parser.error(f"{named}: the {config.task} task's model ({kind}) does not use "
-                     f"{'this option' if len(unused) == 1 else 'these options'}")
-    if resolved.d_model % resolved.n_heads:
-        parser.error(f"--d-model {resolved.d_model} is not divisible by --heads "
-                     f"{resolved.n_heads}: each head gets d_model / heads channels")
-    return config, args
-
-
 def main(argv=None):
-    config, args = parse_args(argv)
+    config, args = parse_args(argv, description=__doc__.split("\n\n")[0])
     try:
         metrics = train(config, resume=args.resume, progress=not args.no_progress)
     except (CheckpointError, FileNotFoundError, OutputError) as error:
