@@ -83,24 +83,23 @@ def _at_least(low: int):
     return integer
 
 
-def _positive_number(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite positive number, got {text}")
-    return value
+def _number(accept, requirement: str):
+    """An argparse type: a number that passes `accept`, else a usage error saying it must
+    be `requirement`."""
+    def number(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, got {text}")
+        return value
+    number.__name__ = "number"
+    return number
 
 
-def _probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
-    return value
+_positive_number = _number(lambda v: math.isfinite(v) and v > 0, "a finite positive number")
+_probability = _number(lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def parse_args(argv=None, description: str = "") -> tuple:
