@@ -138,7 +138,16 @@ def parse_args(argv=None, description: str = "") -> tuple:
     args = parser.parse_args(argv)
     known = {f.name for f in fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in known})
+    _refuse_what_the_model_ignores(parser, config)
     resolved = config.resolved()
+    if resolved.d_model % resolved.n_heads:
+        parser.error(f"--d-model {resolved.d_model} is not divisible by --heads "
+                     f"{resolved.n_heads}: each head gets d_model / heads channels")
+    return config, args
+
+
+def _refuse_what_the_model_ignores(parser, config):
+    """A usage error naming every option given that the task's model is not built from."""
     kind = model_kind(make_task(config.task))
     given = [key for key in ("n_layers", "positional", "residual", "ffn_hidden", "dropout",
                              "causal") if getattr(config, key) is not None]
@@ -149,7 +158,3 @@ def parse_args(argv=None, description: str = "") -> tuple:
         named = ", ".join(options.get(key, "--" + key) for key in unused)
         parser.error(f"{named}: the {config.task} task's model ({kind}) does not use "
                      f"{'this option' if len(unused) == 1 else 'these options'}")
-    if resolved.d_model % resolved.n_heads:
-        parser.error(f"--d-model {resolved.d_model} is not divisible by --heads "
-                     f"{resolved.n_heads}: each head gets d_model / heads channels")
-    return config, args
