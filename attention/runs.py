@@ -8,6 +8,7 @@ import signal
 import tempfile
 import threading
 
+from attention.settings import UNLESS_THE_TASK_SAYS
 from minigrad.io import CheckpointError
 
 
@@ -57,9 +58,6 @@ def interrupts_deferred():
 SAME_ON_RESUME = ("task", "d_model", "n_heads", "positional", "residual", "layer_norm",
                    "ffn_hidden", "n_layers", "dropout", "causal", "n_train", "n_test", "seed",
                    "batch_size")
-# Settings added after some checkpoints were written: a run that does not record one was
-# made with this value (one block, no dropout, no causal mask).
-ADDED_SINCE = {"n_layers": 1, "dropout": 0.0, "causal": False}
 
 
 def check_resumable(path, meta, config):
@@ -80,7 +78,9 @@ def check_resumable(path, meta, config):
     if wrong:
         raise CheckpointError(f"checkpoint '{path}': its metadata has malformed "
                               f"{', '.join(wrong)}, so the run cannot be resumed from it")
-    recorded = {**ADDED_SINCE, **meta["config"]}
+    # A setting added after the checkpoint was written took the value a task gets when
+    # it names none (one block, no dropout, no causal mask).
+    recorded = {**UNLESS_THE_TASK_SAYS, **meta["config"]}
     differ = [f"{key}: {recorded.get(key)!r} in the checkpoint, {getattr(config, key)!r} now"
               for key in SAME_ON_RESUME if recorded.get(key) != getattr(config, key)]
     if differ:

@@ -28,7 +28,6 @@ from attention.losses import cross_entropy
 from attention.language_model import CausalLM, exact_match
 from attention.model import AttentionModel, CrossAttentionModel
 from attention.runs import (
-    ADDED_SINCE,
     OutputError,
     check_resumable,
     interrupts_deferred,
@@ -75,7 +74,7 @@ def load_run(folder: str):
                                 "`python -m attention.train`")
     meta = read_meta(path)
     try:
-        config = TrainConfig(**{**ADDED_SINCE, **meta["config"]}).resolved()
+        config = TrainConfig(**meta["config"]).resolved()  # settings it lacks: defaults
         task = make_task(config.task)
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(f"checkpoint '{path}': its settings are unreadable "
