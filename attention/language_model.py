@@ -16,13 +16,12 @@ generates, and what it learns in training is what it can do in use.
 
 import numpy as np
 
-import minigrad as mg
 from attention.embedding import Embedding
 from attention.layernorm import LayerNorm
 from attention.linear import Linear
 from attention.model import Block
 from attention.positional import LearnedPositionalEmbedding
-from minigrad.nn import Module, ModuleList
+from minigrad.nn import Module, ModuleList, evaluating
 
 
 class CausalLM(Module):
@@ -78,16 +77,11 @@ def generate(model, prompts, n_new: int) -> np.ndarray:
                          f"(max_len={model.max_len}) can add at most {max(room, 0)} "
                          f"tokens, not {n_new}")
     ids = ids.astype(np.int64)
-    was_training = model.training
-    model.eval()
-    try:
-        with mg.no_grad():
-            for _ in range(n_new):
-                logits = model(ids)  # (B, t, vocab)
-                next_ids = logits.data[:, -1].argmax(axis=-1)  # (B,)
-                ids = np.concatenate([ids, next_ids[:, None]], axis=1)  # (B, t + 1)
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        for _ in range(n_new):
+            logits = model(ids)  # (B, t, vocab)
+            next_ids = logits.data[:, -1].argmax(axis=-1)  # (B,)
+            ids = np.concatenate([ids, next_ids[:, None]], axis=1)  # (B, t + 1)
     return ids
 
 

@@ -8,7 +8,7 @@ notebook shows a returned figure inline, a script on a server just writes the fi
 import numpy as np
 from matplotlib.figure import Figure
 
-import minigrad as mg
+from minigrad.nn import evaluating
 
 
 def _finish(fig, path, **savefig):
@@ -59,7 +59,7 @@ def plot_attention(model, task, data, path: str | None = None, n_examples: int =
     columns keys, both labelled with the tokens. Scored query positions have an arrow."""
     ids, targets, mask = data
     chosen = pick_examples(task, data, n_examples)
-    with mg.no_grad():
+    with evaluating(model):
         logits = model(ids[chosen])
     weights = model.attention_maps()[block]  # (n, nh, T, T)
     predictions = logits.data.argmax(axis=-1)
@@ -111,13 +111,8 @@ def plot_lm_attention(model, task, data, path: str | None = None, example: int =
     row = np.concatenate([ids[example], targets[example, -1:]])  # the whole "ab+cd=efg"
     prompt_len = task.defaults["prompt_len"]
     answer = generate(model, row[None, :prompt_len], len(row) - prompt_len)[0, prompt_len:]
-    was_training = model.training
-    model.eval()
-    try:
-        with mg.no_grad():
-            model(ids[example:example + 1])  # (1, T): fills the attention maps
-    finally:
-        model.train(was_training)
+    with evaluating(model):
+        model(ids[example:example + 1])  # (1, T): fills the attention maps
     maps = model.attention_maps()  # n_layers arrays of (1, nh, T, T)
     tokens = task.decode(ids[example])
     n_layers, n_heads = len(maps), maps[0].shape[1]

@@ -42,6 +42,7 @@ from minigrad.io import (
     read_meta,
     save_checkpoint,
 )
+from minigrad.nn import evaluating
 from minigrad.optim import Adam, clip_grad_norm_
 from minigrad.threads import one_blas_thread
 
@@ -89,20 +90,15 @@ def evaluate(model, data, batch_size=500, task=None) -> dict:
     For a language model, the accuracy is the exact match of its generated answers."""
     ids, targets, mask = data
     total_loss, correct, counted = 0.0, 0, 0
-    was_training = model.training
-    model.eval()  # no dropout while measuring
-    try:
-        with mg.no_grad():
-            for start in range(0, len(ids), batch_size):
-                part = slice(start, start + batch_size)
-                logits = model(ids[part])
-                n = int(mask[part].sum())
-                total_loss += cross_entropy(logits, targets[part], mask=mask[part]).item() * n
-                hits = logits.data.argmax(axis=-1) == targets[part]
-                correct += int(hits[mask[part]].sum())
-                counted += n
-    finally:
-        model.train(was_training)
+    with evaluating(model):  # no dropout while measuring
+        for start in range(0, len(ids), batch_size):
+            part = slice(start, start + batch_size)
+            logits = model(ids[part])
+            n = int(mask[part].sum())
+            total_loss += cross_entropy(logits, targets[part], mask=mask[part]).item() * n
+            hits = logits.data.argmax(axis=-1) == targets[part]
+            correct += int(hits[mask[part]].sum())
+            counted += n
     scores = {"loss": total_loss / counted, "accuracy": correct / counted}
     if task is not None and task.defaults.get("language_model"):
         scores["accuracy"] = exact_match(model, data, task.defaults["prompt_len"])

@@ -7,12 +7,14 @@ order, so `named_parameters()` can list them with dotted names such as
 messages say `attn.q_proj.weight`, not "a tensor".
 """
 
+import contextlib
 import warnings
 from collections import OrderedDict
 
 import numpy as np
 
 from minigrad.debug.modules import enter_module, exit_module
+from minigrad.grad_mode import no_grad
 from minigrad.tensor import Tensor
 
 
@@ -206,6 +208,21 @@ class Module:
 
     def extra_repr(self) -> str:
         return ""
+
+
+@contextlib.contextmanager
+def evaluating(module: Module):
+    """Use a model in the middle of training: inside the block it is in eval mode (no
+    dropout) and records no graph; afterwards it is back in the mode it was in, even if the
+    block raised. The mode belongs to the model, so do not use one model in two threads
+    at once with one of them inside this block."""
+    was_training = module.training
+    module.eval()
+    try:
+        with no_grad():
+            yield module
+    finally:
+        module.train(was_training)
 
 
 class ModuleList(Module):

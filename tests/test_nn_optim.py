@@ -245,3 +245,18 @@ def test_assigning_to_a_buffer_keeps_it_registered():
     module = WithBuffer()
     module.running = mg.tensor([9.0, 9.0])
     np.testing.assert_array_equal(module.state_dict()["running"], [9.0, 9.0])
+
+
+def test_evaluating_turns_dropout_and_recording_off_and_restores_the_mode_even_on_error():
+    from attention import Dropout
+    from minigrad.nn import evaluating
+
+    layer = Dropout(0.5)
+    x = mg.ones(50, requires_grad=True)
+    with evaluating(layer):
+        assert not layer.training and layer(x) is x and not (x * 2).requires_grad
+    assert layer.training
+    layer.eval()
+    with pytest.raises(RuntimeError), evaluating(layer):
+        raise RuntimeError("a failure inside the block")
+    assert not layer.training  # back to eval, the mode it was in
