@@ -220,6 +220,11 @@ def test_grad_mode_is_per_thread():
         assert y.requires_grad  # another thread's no_grad does not stop this one recording
         y.sum().backward()
         np.testing.assert_array_equal(x.grad, [2.0, 2.0])
+        x = mg.tensor([1.0, 2.0], requires_grad=True)  # and a graph with a shared node
+        y = x * x
+        z = y * x
+        (y + z).sum().backward()
+        np.testing.assert_allclose(x.grad, 2 * x.data + 3 * x.data ** 2)
     finally:
         leave.set()
         thread.join()

@@ -2,7 +2,6 @@
 options that could not pass a gradient on, shapes that must not broadcast, and grad mode
 that stays with its thread and its generator."""
 
-import threading
 
 import numpy as np
 import pytest
@@ -103,27 +102,7 @@ def test_a_shape_that_would_silently_broadcast_is_refused(call, message):
         call()
 
 
-# ---- grad mode belongs to its thread and to its generator -----------------------------------
-
-def test_no_grad_in_another_thread_leaves_this_one_recording():
-    inside, leave = threading.Event(), threading.Event()
-
-    def other():
-        with mg.no_grad():
-            inside.set()
-            leave.wait(5)
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    inside.wait(5)
-    x = mg.tensor([1.0, 2.0], requires_grad=True)
-    y = x * x
-    z = y * x
-    (y + z).sum().backward()
-    leave.set()
-    thread.join()
-    np.testing.assert_allclose(x.grad, 2 * x.data + 3 * x.data ** 2)
-
+# ---- grad mode belongs to its generator (per thread: tests/test_architecture.py) -----------
 
 def test_no_grad_on_a_generator_holds_inside_it_and_never_leaks_out():
     @mg.no_grad()
