@@ -52,7 +52,7 @@ def encode(task, prompt: str) -> list:
         shown = f" ({padded!r} once padded)" if padded != text else ""
         raise ValueError(f"prompt {prompt!r}{shown}: needs 1 to {task.seq_len + 1} tokens, "
                          f"the length of a whole row such as '12+35=047'")
-    return [task.vocab.index(char) for char in padded]
+    return task.encode(padded)
 
 
 def verdict(text: str) -> str:

@@ -47,6 +47,10 @@ class Task:
     def decode(self, ids) -> list:
         return [self.vocab[i] for i in ids]
 
+    def encode(self, tokens) -> list:
+        """Token ids of a sequence of tokens (a string, when every token is one character)."""
+        return [self.vocab.index(token) for token in tokens]
+
 
 def _context(task, rng, n):
     T = task.seq_len
@@ -119,8 +123,7 @@ def _sums(task, rng, n):
 
 def _sum_tokens(task, a, b, total) -> list:
     digits = task.defaults["digits"]
-    text = f"{a:0{digits}d}+{b:0{digits}d}={total:0{digits + 1}d}"
-    return [task.vocab.index(char) for char in text]
+    return task.encode(f"{a:0{digits}d}+{b:0{digits}d}={total:0{digits + 1}d}")
 
 
 GENERATORS = {"context": _context, "reverse": _reverse, "pair": _pair, "lookup": _lookup,
@@ -186,8 +189,7 @@ def make_task(name: str) -> Task:
             + ["+", "="], 3 * digits + 2,  # "ab+cd=efg" less its last token
             defaults=dict(language_model=True, causal=True, d_model=64, n_heads=4, n_layers=2,
                           ffn_hidden=128, dropout=0.1, steps=800, lr=0.005, batch_size=64,
-                          eval_every=100,
-                          digits=digits, prompt_len=2 * digits + 2),
+                          eval_every=100, digits=digits, prompt_len=2 * digits + 2),
             description="a causal language model: complete 'ab+cd=' with the sum's digits",
         )
     raise ValueError(f"make_task: unknown task {name!r}; choose one of {sorted(GENERATORS)}")
