@@ -80,8 +80,8 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
     scores instead of 1/sqrt(d_k) when given.
 
     Build the result from minigrad operations on q, k and v (@, swapaxes, masked_fill,
-    softmax): it is graded on its values and on the gradients that backward then finds
-    for q, k and v. NumPy arithmetic on .data gives the right values but no gradient."""
+    softmax), so that backward finds the gradients of q, k and v through it. NumPy
+    arithmetic on .data gives the right values but no gradient."""
     mask = _boolean_mask(mask, _scores_shape(q, k, v))  # None, or a NumPy bool array
     # BEGIN SOLUTION task2_2: scaled dot-product attention
     d_k = q.shape[-1]

@@ -49,9 +49,9 @@ class MultiHeadAttention(Module):
 
         Project (q from x; k and v from context), split into heads, attend with
         scaled_dot_product_attention, keep its weights (B, nh, T, S) in
-        self.attention_weights (read_only), merge the heads, apply out_proj. Graded on the
-        output, the weights, and the gradients backward finds for x, the context and every
-        projection's weight and bias: use minigrad operations throughout."""
+        self.attention_weights (read_only), merge the heads, apply out_proj. Use minigrad
+        operations throughout, so that backward reaches x, the context and every
+        projection's weight and bias."""
         if x.ndim != 3 or x.shape[-1] != self.d_model:
             raise ValueError(
                 f"MultiHeadAttention: x of shape {x.shape} should be (B, T, {self.d_model})"

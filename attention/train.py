@@ -247,8 +247,8 @@ def optimizer_step(config, model, optimizer, sampler, train_set) -> float:
     gradients: intermediate_grads=False), clip the gradient norm to config.clip with
     clip_grad_norm_, and let the optimizer step. The learning rate is set for you.
 
-    Graded by behaviour: a tiny model's parameters after one and after three steps, and
-    the losses returned, must equal the reference step's for the same data and seeds."""
+    Any order of these that clears the old gradients before the new ones arrive gives the
+    same parameters and losses for the same data and seeds."""
     # BEGIN SOLUTION task2_4: one training step
     ids, targets, mask = train_set
     batch = sampler.integers(0, len(ids), size=config.batch_size)

@@ -21,7 +21,7 @@ from minigrad.broadcast import unbroadcast
 from minigrad.tensor import describe
 
 
-# ---- the two functions a course asks for ----------------------------------------------
+# ---- the algorithm: an order of the nodes, then the chain rule along it --------------
 
 def _creation_order(tensor) -> int:
     return tensor._ctx.seq if tensor._ctx is not None else -1  # leaves go last

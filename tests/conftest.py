@@ -27,7 +27,7 @@ threadpoolctl.threadpool_limits(limits=1)
 
 def pytest_configure(config):
     # One marker per assignment task (tests/test_tasks.py), from the course catalogue.
-    from minigrad.course.catalogue import TASKS
+    from course.catalogue import TASKS
 
     for task in TASKS:
         config.addinivalue_line("markers", f"{task.id}: grades task {task.number}, {task.title}")

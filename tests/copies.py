@@ -10,9 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def copy_project(tmp_path: Path) -> Path:
-    """The packages, tests, examples and editor settings, copied under tmp_path/copy."""
+    """The packages, course tooling, tests, examples and editor settings, under tmp_path/copy."""
     copy = tmp_path / "copy"
-    for folder in ("minigrad", "attention", "tests", "examples", ".vscode"):
+    for folder in ("minigrad", "attention", "course", "tests", "examples", ".vscode"):
         shutil.copytree(ROOT / folder, copy / folder,
                         ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
@@ -39,8 +39,8 @@ def run_python(copy: Path, code: str) -> subprocess.CompletedProcess:
 def answer(handout: Path, task_id: str, replacements: dict | None = None):
     """Answer a task in a handout as a student would: each stub of `task_id`, between its
     TASK markers, becomes the repository's solution, or `replacements[what]` when given."""
-    from minigrad.course.catalogue import BY_ID
-    from minigrad.course.regions import find_regions
+    from course.catalogue import BY_ID
+    from course.regions import find_regions
 
     task, replacements = BY_ID[task_id], replacements or {}
     for name in task.files:

@@ -66,7 +66,7 @@ def tool_imports_in_the_core(graph) -> dict:
     found = {}
     for module, imported in graph.items():
         if any(module == core or module.startswith(core + ".") for core in CORE):
-            bad = {n for n in imported if n.startswith((TOOLS, "minigrad.course"))}
+            bad = {n for n in imported if n.startswith((TOOLS, "course"))}
             if bad:
                 found[module] = bad
     return found
@@ -228,3 +228,26 @@ def test_grad_mode_is_per_thread():
     finally:
         leave.set()
         thread.join()
+
+
+COURSE_WORDS = ("course", "grade", "graded", "grading", "grader", "handout", "student")
+
+
+def course_words_in(folder: Path) -> list:
+    """'file:line: word' wherever a library file speaks of courses or grading."""
+    found = []
+    for path in sorted(folder.rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            words = {w.strip(".,:;()'\"`").lower() for w in line.split()}
+            found += [f"{path.name}:{number}: {w}" for w in COURSE_WORDS if w in words]
+    return found
+
+
+def test_the_library_knows_nothing_of_courses(tmp_path):
+    """The course tooling lives in course/, outside the packages; their text does not
+    speak of it."""
+    for package in ("minigrad", "attention"):
+        assert course_words_in(PACKAGE.parent / package) == []
+    planted = tmp_path / "planted.py"
+    planted.write_text('"""It is graded on its values."""\n')
+    assert course_words_in(tmp_path) == ["planted.py:1: graded"]

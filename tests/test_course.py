@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.course.catalogue import BY_ID, TASKS, select
-from minigrad.course.handout import project_files, repository_root
-from minigrad.course.regions import blank, find_answers, find_regions, splice
+from course.catalogue import BY_ID, TASKS, select
+from course.handout import project_files, repository_root
+from course.regions import blank, find_answers, find_regions, splice
 
 ROOT = repository_root()
 
@@ -25,7 +25,7 @@ def all_regions():
 
 
 def run_course(*args, cwd=ROOT, check=False):
-    done = subprocess.run([sys.executable, "-m", "minigrad.course", *args], cwd=cwd,
+    done = subprocess.run([sys.executable, "-m", "course", *args], cwd=cwd,
                           capture_output=True, text=True, timeout=600)
     if check:
         assert done.returncode == 0, done.stdout + done.stderr
@@ -46,7 +46,7 @@ def test_every_task_has_regions_in_its_own_files_and_every_region_a_task():
 
 
 def test_every_task_has_tests_for_students_and_checks_for_the_grader():
-    from minigrad.course.grader.checks import BUILT_IN, checks_for
+    from course.grader.checks import BUILT_IN, checks_for
 
     tests = (ROOT / "tests" / "test_tasks.py").read_text()
     for task in TASKS:
@@ -167,9 +167,9 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
     assert not any(find_regions(text) for p, text in texts.items() if p.suffix == ".py")
     # Nor the instructor's files: the textbook answers to task 1.4 that the engine-region test
     # writes into copies, the grader (whose mistake models edit right answers), its tests.
-    for instructor_only in ("tests/test_engine_region.py", "minigrad/course/grader",
+    for instructor_only in ("tests/test_engine_region.py", "course/grader",
                             "tests/test_grader.py", "tests/test_course.py",
-                            "docs/instructors.md", "benchmarks", "hidden_checks"):
+                            "docs/instructors.md", "benchmarks", "course/hidden_checks"):
         assert not (out / instructor_only).exists(), instructor_only
     for name in ("TEXTBOOK_ORDER", "TEXTBOOK_CHAIN_RULE"):
         assigned = name + ' = """'  # (split, so that this file does not match itself)
@@ -178,7 +178,7 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
     for task in TASKS:
         assert f"| {task.number} | {task.title} | {task.points} |" in readme
     imported = subprocess.run([sys.executable, "-c", "import minigrad, attention, "
-                               "minigrad.course; print('ok')"], cwd=out, capture_output=True,
+                               "course; print('ok')"], cwd=out, capture_output=True,
                               text=True, env={**os.environ, "PYTHONPATH": str(out)})
     assert imported.stdout.strip() == "ok", imported.stderr
 
@@ -205,7 +205,7 @@ def test_inside_a_handout_grade_runs_the_students_own_tests(tmp_path):
     out = tmp_path / "handout"
     run_course("make", str(out), "--tasks", "task1_1", "task1_2", check=True)
     answer(out, "task1_2")
-    assert not (out / "minigrad" / "course" / "grader").exists()
+    assert not (out / "course" / "grader").exists()
     done, payload = grade(out, "--tasks", "task1_1", "task1_2", cwd=out)
     assert done.returncode == 1, done.stderr
     assert scores(payload) == {"Task 1.1": 0, "Task 1.2": 10}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from minigrad.course.regions import find_regions
+from course.regions import find_regions
 from tests.copies import ROOT, copy_project, run_pytest, run_python
 
 ENGINE = ROOT / "minigrad" / "autograd.py"

@@ -12,9 +12,9 @@ import textwrap
 
 import pytest
 
-from minigrad.course.catalogue import BY_ID, TASKS
-from minigrad.course.grader.run import grade
-from minigrad.course.handout import make
+from course.catalogue import BY_ID, TASKS
+from course.grader.run import grade
+from course.handout import make
 from tests.copies import ROOT, answer
 from tests.test_tasks import reference_attention
 
@@ -227,7 +227,7 @@ MISTAKES = [
 
 
 def _solution(task_id, what):
-    from minigrad.course.regions import find_regions
+    from course.regions import find_regions
 
     for name in BY_ID[task_id].files:
         for region in find_regions((ROOT / name).read_text(), name):
@@ -292,7 +292,7 @@ def test_every_correct_way_of_clearing_gradients_scores_full_marks(handout, vari
 
 def test_the_command_line_prints_the_table_and_exits_non_zero_below_full_marks(handout):
     answer(handout, "task1_2")
-    done = subprocess.run([sys.executable, "-m", "minigrad.course", "grade", str(handout),
+    done = subprocess.run([sys.executable, "-m", "course", "grade", str(handout),
                            "--tasks", "task1_2", "task1_1", "--seed", "3"],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 1, done.stderr
@@ -308,7 +308,7 @@ def test_hidden_checks_are_graded_and_catch_what_the_public_ones_miss(handout, t
         (out,) = ctx.saved_arrays
         return grad * out if np.abs(out).max() < 1e3 else grad
         """, 8)})
-    scores, outputs, _ = run(handout, "task1_1", hidden=ROOT / "hidden_checks")
+    scores, outputs, _ = run(handout, "task1_1", hidden=ROOT / "course" / "hidden_checks")
     assert "exp of large and small values" in outputs["1.1"]
     assert scores["1.1"] < 10, outputs["1.1"]
     empty = tmp_path / "no_hidden"
@@ -321,7 +321,7 @@ def test_the_gradescope_bundle_grades_a_submission_in_a_simulated_autograder(han
     import zipfile
 
     bundle = tmp_path / "autograder.zip"
-    done = subprocess.run([sys.executable, "-m", "minigrad.course", "autograder", str(bundle),
+    done = subprocess.run([sys.executable, "-m", "course", "autograder", str(bundle),
                            "--tasks", "task1_2", "task2_2", "--timeout", "60"],
                           capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -330,8 +330,8 @@ def test_the_gradescope_bundle_grades_a_submission_in_a_simulated_autograder(han
         names = z.namelist()
         z.extractall(root / "source")
     assert {"setup.sh", "run_autograder", "project/pyproject.toml",
-            "project/minigrad/course/grader/run.py",
-            "project/hidden_checks/more_cases.py"} <= set(names)
+            "project/course/grader/run.py",
+            "project/course/hidden_checks/more_cases.py"} <= set(names)
     assert not any("__pycache__" in n or n.startswith("project/.git/") for n in names)
     assert "pip\" install -e" in (root / "source" / "setup.sh").read_text()
     # The student uploads their handout folder, with task 1.2 done and 2.2 left blank.
@@ -388,7 +388,7 @@ def test_symbolic_links_into_the_graders_own_files_score_nothing(handout, tmp_pa
 def test_the_graders_models_of_wrong_answers_are_out_of_the_students_reach(handout):
     # Some mistake models are right answers with one thing changed; the child never has them.
     answer(handout, "task2_4", {"one training step": indent("""
-        from minigrad.course.grader.models import training_step
+        from course.grader.models import training_step
         return training_step()(config, model, optimizer, sampler, train_set)
         """, 4)})
     scores, outputs, _ = run(handout, "task2_4")

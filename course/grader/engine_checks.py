@@ -12,7 +12,7 @@ from unittest import mock
 
 import numpy as np
 
-from minigrad.course.grader.checks import Check, Mistake
+from course.grader.checks import Check, Mistake
 
 # ---- task 1.2: sum_to_shape, through unbroadcast ------------------------------------------
 
@@ -61,7 +61,7 @@ def _engine_mistake(sentence, compute, **patches):
     by wrong ones from models.py (which the child process never gets)."""
     def model(inputs, expected):
         from minigrad import autograd
-        from minigrad.course.grader import models
+        from course.grader import models
 
         with contextlib.ExitStack() as stack:
             for name, variant in patches.items():

@@ -8,7 +8,7 @@ returned for it, summed back to the input's shape where the engine would do that
 
 import numpy as np
 
-from minigrad.course.grader.checks import Check, Mistake, load_attr
+from course.grader.checks import Check, Mistake, load_attr
 
 
 def run_backward(op_path: str, inputs: dict, names: tuple, attrs: dict) -> dict:

@@ -1,6 +1,6 @@
 """The instructor's grader: the student's code computes, the grader judges.
 
-    python -m minigrad.course grade SUBMISSION [--tasks ...] [--hidden DIR] [--seed N]
+    python -m course grade SUBMISSION [--tasks ...] [--hidden DIR] [--seed N]
 
 For each task, `tree.py` builds a scratch copy of this installation's own packages with
 only that task's answers taken from the submission (the lines between its TASK markers);

@@ -1,12 +1,12 @@
 """Hidden checks: `grade` runs every file in this folder too; handouts never contain it.
 
-Each file defines CHECKS, a list of minigrad.course.grader.checks.Check (see that module);
+Each file defines CHECKS, a list of course.grader.checks.Check (see that module);
 the helpers that build the built-in checks work here as well. These two ask the same
 questions as the built-in ones on shapes a student's tests never tried.
 """
 
-from minigrad.course.grader.attention_checks import sdpa_check
-from minigrad.course.grader.op_checks import ELEMENTWISE, op_check
+from course.grader.attention_checks import sdpa_check
+from course.grader.op_checks import ELEMENTWISE, op_check
 
 CHECKS = [
     sdpa_check("longer sequences, a mask shared by the batch",

@@ -7,8 +7,8 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from minigrad.course.handout import MARKER, SKIP_DIRS, handout_files, repository_root
-from minigrad.course.regions import (
+from course.handout import MARKER, SKIP_DIRS, handout_files, repository_root
+from course.regions import (
     ANSWER_BEGIN,
     ANSWER_END,
     Answer,
@@ -16,7 +16,7 @@ from minigrad.course.regions import (
     find_regions,
 )
 
-PACKAGES = ("minigrad", "attention")  # what the child imports: the grader's own, copied
+PACKAGES = ("minigrad", "attention", "course")  # what the child imports: the grader's own, copied
 # Grader files the child never needs; models.py holds right answers with one thing changed.
 PARENT_ONLY = ("models.py", "run.py", "compare.py", "tree.py", "autograder.py")
 NOT_SUBMITTED = {"results.json", MARKER}
@@ -126,14 +126,14 @@ def build_tree(destination: Path, bodies: dict, root: Path | None = None) -> dic
     """The grader's own packages under `destination`, each region holding `bodies[(task,
     what)]` where given and the solution elsewhere (markers removed). Returns where each
     body went: {file: [(key, first line, number of lines)]}."""
-    from minigrad.course.regions import splice
+    from course.regions import splice
 
     root = root or repository_root()
     for package in PACKAGES:
         shutil.copytree(root / package, destination / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     for name in PARENT_ONLY:
-        (destination / "minigrad" / "course" / "grader" / name).unlink()
+        (destination / "course" / "grader" / name).unlink()
     placed = {}
     for path in destination.rglob("*.py"):
         text = path.read_text(encoding="utf-8")

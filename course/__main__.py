@@ -1,4 +1,4 @@
-"""Command line: python -m minigrad.course {list,make,grade} (see minigrad/course/__init__)."""
+"""Command line: python -m course {list,make,grade} (see course/__init__)."""
 
 import argparse
 import os
@@ -6,12 +6,12 @@ import sys
 
 import importlib.util
 
-from minigrad.course.catalogue import TASKS
-from minigrad.course.handout import make
+from course.catalogue import TASKS
+from course.handout import make
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minigrad.course",
+    parser = argparse.ArgumentParser(prog="python -m course",
                                      description="Make a student handout and grade it.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help="the tasks, in order, with their points")
@@ -55,20 +55,20 @@ def _run(args) -> int:
               f"{', '.join(t.number for t in tasks)}")
         return 0
     if args.command == "autograder":
-        from minigrad.course.grader.autograder import write_bundle
+        from course.grader.autograder import write_bundle
 
         write_bundle(args.out_zip, args.tasks, args.hidden, args.timeout)
         print(f"wrote {args.out_zip}: upload it as the assignment's autograder")
         return 0
-    if importlib.util.find_spec("minigrad.course.grader") is None:
+    if importlib.util.find_spec("course.grader") is None:
         # A handout: no solutions to grade against, so grading yourself runs your tests.
-        from minigrad.course.selfcheck import grade, table
+        from course.selfcheck import grade, table
 
         outcomes = grade(args.directory, args.tasks, args.timeout, args.results)
         print(table(outcomes))
         print(f"wrote {args.results or os.path.join(args.directory, 'results.json')}")
         return 0 if all(r.score == r.task.points for r in outcomes) else 1
-    from minigrad.course.grader.run import grade, table
+    from course.grader.run import grade, table
 
     payload = grade(args.directory, args.tasks, args.timeout, args.results, args.hidden,
                     args.seed)

@@ -1,9 +1,9 @@
 """Grading yourself in a handout: each task's tests, under a time limit, into points.
 
-A handout has no solutions to judge against, so `python -m minigrad.course grade` there
+A handout has no solutions to judge against, so `python -m course grade` there
 runs the student's own tests (tests/test_tasks.py, one pytest process per task, so a crash
 or an infinite loop costs that task only) and turns them into a table of points. It is a
-self-check: the instructor's grader (minigrad/course/grader/, not in handouts) judges the
+self-check: the instructor's grader (course/grader/, not in handouts) judges the
 same behaviour on fresh inputs against its own solutions. results.json is in Gradescope's
 format: tests[] with name, score, max_score and output, and the total.
 """
@@ -20,7 +20,7 @@ import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from pathlib import Path
 
-from minigrad.course.catalogue import TASKS, select
+from course.catalogue import TASKS, select
 
 GRADING_TESTS = "tests/test_tasks.py"
 
@@ -67,7 +67,7 @@ def _failures(report: Path) -> tuple:
 
 def _pristine_tests() -> Path:
     """This installation's own grading tests (not the graded copy's, which may be edited)."""
-    from minigrad.course.handout import repository_root
+    from course.handout import repository_root
 
     path = repository_root() / GRADING_TESTS
     if not path.exists():
@@ -111,7 +111,7 @@ def run_task(directory: Path, task, timeout: float) -> TaskResult:
 
 def assigned_tasks(directory: Path):
     """The task ids a handout was made with (its marker file), or None for all tasks."""
-    from minigrad.course.handout import MARKER
+    from course.handout import MARKER
 
     marker = directory / MARKER
     return marker.read_text().split() if marker.exists() else None

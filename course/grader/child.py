@@ -70,7 +70,7 @@ def main(spec_path: str):
 
     scratch, tree, answers = Path(spec["scratch"]), spec["tree"], spec["answers"]
     try:
-        from minigrad.course.grader.checks import checks_for  # imports minigrad: may fail
+        from course.grader.checks import checks_for  # imports minigrad: may fail
 
         checks = {c.name: c for c in checks_for(spec["task"], spec["sources"])}
     except Exception as error:  # the package does not even import (a SyntaxError, say)

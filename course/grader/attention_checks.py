@@ -9,7 +9,7 @@ right values but no gradient at all, and scores only the forward outputs.
 
 import numpy as np
 
-from minigrad.course.grader.checks import Check, Mistake, load_attr
+from course.grader.checks import Check, Mistake, load_attr
 
 
 def _tensor(array, requires_grad=True):
@@ -59,7 +59,7 @@ def _sdpa_mistake(sentence, causal, given_scale, **variant):
             options["scale"] = None
         allowed = None if variant.get("no_mask") else _allowed(
             inputs, causal, flip=variant.get("flip", False))
-        from minigrad.course.grader.models import attention_forward
+        from course.grader.models import attention_forward
 
         out, weights = attention_forward(q, k, v, allowed, options["scale"],
                                   fill=variant.get("fill", -np.inf),
@@ -151,7 +151,7 @@ PARAMETERS = tuple(f"{p}.{w}" for p in PROJECTIONS for w in ("weight", "bias"))
 
 def _mha_mistake(sentence, kind, n_heads, **variant):
     def model(inputs, expected):
-        from minigrad.course.grader.models import multihead_forward
+        from course.grader.models import multihead_forward
 
         return multihead_forward(inputs, kind, n_heads, **variant)
     return Mistake(sentence, model)

@@ -10,23 +10,23 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from minigrad.course.catalogue import select
-from minigrad.course.regions import blank
+from course.catalogue import select
+from course.regions import blank
 
 # benchmarks/ holds hand-written backward passes (the NumPy floor): solutions in all but name.
 SKIP_DIRS = {".git", ".venv", "venv", ".ci-venv", "runs", "__pycache__", ".pytest_cache",
              ".hypothesis", ".ruff_cache", "build", "dist", ".ci", "benchmarks"}
 # Instructor-only paths: tests that write textbook answers into a copy of the engine, the
 # grader (its checks model wrong answers by editing right ones), and its tests.
-SKIP_PATHS = ("tests/test_engine_region.py", "minigrad/course/grader/", "tests/test_grader.py",
+SKIP_PATHS = ("tests/test_engine_region.py", "course/grader/", "tests/test_grader.py",
               "tests/test_course.py",
-              "hidden_checks/", "docs/instructors.md")
+              "course/hidden_checks/", "docs/instructors.md")
 MARKER = ".minigrad-handout"  # written into every handout; --force only replaces those
 
 
 def repository_root() -> Path:
     """The checkout this package lives in (where pyproject.toml is)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     if not (root / "pyproject.toml").exists():
         raise RuntimeError(f"course: {root} is not a checkout of the project (no "
                            "pyproject.toml); run make from a clone of the repository")
@@ -95,8 +95,8 @@ def make(out_dir, task_ids=None, force=False) -> list:
 
 def _check_regions(root: Path, files: list):
     """Every region must name a task of the catalogue, or its solution would ship."""
-    from minigrad.course.catalogue import BY_ID
-    from minigrad.course.regions import find_regions
+    from course.catalogue import BY_ID
+    from course.regions import find_regions
 
     for name in files:
         if name.endswith(".py"):
@@ -116,7 +116,7 @@ def library_readme(text: str) -> str:
     parts = re.split(r"(?m)^(?=## )", text)
     kept = [p for p in parts if not p.startswith(INSTRUCTOR_SECTIONS)]
     text = "".join(kept).replace("tests/ benchmarks/", "tests/")
-    return re.sub(r"(?m)^minigrad/course/ .*$", "minigrad/course/        the task list, and "
+    return re.sub(r"(?m)^course/ .*$", "course/                 the task list, and "
                   "`grade` (runs each task's tests)", text)
 
 
@@ -179,7 +179,7 @@ pip install -e ".[test]"
 
 ```bash
 python -m pytest -m {first_id}          # the tests of task {first_number}
-python -m minigrad.course grade         # every task: a table of points, and results.json
+python -m course grade         # every task: a table of points, and results.json
 python -m pytest                        # everything: passes completely once all are done
 ```
 

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from minigrad.course.catalogue import select
-from minigrad.course.grader.checks import BUILT_IN, checks_for, hidden_sources
-from minigrad.course.grader.compare import judge
-from minigrad.course.grader.tree import build_tree, ignored, read_answers
-from minigrad.course.handout import MARKER, repository_root
+from course.catalogue import select
+from course.grader.checks import BUILT_IN, checks_for, hidden_sources
+from course.grader.compare import judge
+from course.grader.tree import build_tree, ignored, read_answers
+from course.handout import MARKER, repository_root
 
-HIDDEN = "hidden_checks"  # the default folder of hidden checks, at the repository root
+HIDDEN = "course/hidden_checks"  # the default folder of hidden checks
 
 
 @dataclass
@@ -176,7 +176,7 @@ def run_task(submission: Path, task, planned: list, sources, timeout: float,
         (scratch / "spec.json").write_text(json.dumps(spec))
         # child.py is loaded by its path, not as part of the package: importing minigrad
         # may fail (a SyntaxError in an answer), and the child must still report that.
-        child = tree / "minigrad" / "course" / "grader" / "child.py"
+        child = tree / "course" / "grader" / "child.py"
         launcher = (f"import sys, importlib.util; sys.path.insert(0, {str(tree)!r}); "
                     f"spec = importlib.util.spec_from_file_location('grading_child', "
                     f"{str(child)!r}); child = importlib.util.module_from_spec(spec); "

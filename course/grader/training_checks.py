@@ -13,7 +13,7 @@ from unittest import mock
 
 import numpy as np
 
-from minigrad.course.grader.checks import Check, Mistake
+from course.grader.checks import Check, Mistake
 
 N_ROWS, STEPS = 12, 3
 
@@ -60,7 +60,7 @@ def _three_steps(inputs):
 
 def _mistake(sentence, **variant):
     def model(inputs, expected):
-        from minigrad.course.grader.models import training_step
+        from course.grader.models import training_step
 
         train = importlib.import_module("attention.train")
         with mock.patch.object(train, "optimizer_step", training_step(**variant)):

@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 # The modules that define the built-in checks, each with a CHECKS list.
-BUILT_IN = ("minigrad.course.grader.op_checks", "minigrad.course.grader.engine_checks",
-            "minigrad.course.grader.attention_checks",
-            "minigrad.course.grader.training_checks")
+BUILT_IN = ("course.grader.op_checks", "course.grader.engine_checks",
+            "course.grader.attention_checks",
+            "course.grader.training_checks")
 
 
 @dataclass(frozen=True)

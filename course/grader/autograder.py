@@ -1,4 +1,4 @@
-"""A Gradescope autograder bundle: `python -m minigrad.course autograder OUT.zip`.
+"""A Gradescope autograder bundle: `python -m course autograder OUT.zip`.
 
 The zip holds `setup.sh` (run once when Gradescope builds the image: a virtual
 environment with the project installed), `run_autograder` (run for every submission) and
@@ -12,8 +12,8 @@ import shlex
 import zipfile
 from pathlib import Path
 
-from minigrad.course.catalogue import select
-from minigrad.course.handout import project_files, repository_root
+from course.catalogue import select
+from course.handout import project_files, repository_root
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
@@ -34,7 +34,7 @@ ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
 cd "$ROOT/source/project"
-"$PYTHON" -m minigrad.course grade "$ROOT/submission" --tasks {tasks} --timeout {timeout} \\
+"$PYTHON" -m course grade "$ROOT/submission" --tasks {tasks} --timeout {timeout} \\
     --results "$ROOT/results/results.json" > "$ROOT/results/grade.log" 2>&1
 status=$?
 cat "$ROOT/results/grade.log"
@@ -71,10 +71,10 @@ def write_bundle(out_zip, task_ids=None, hidden=None, timeout=120.0) -> Path:
             info.external_attr = 0o755 << 16  # executable once unpacked
             bundle.writestr(info, text)
         for relative in bundle_files(root):
-            if relative.parts[0] == "hidden_checks" and hidden is not None:
+            if relative.parts[:2] == ("course", "hidden_checks") and hidden is not None:
                 continue  # replaced by the folder given
             bundle.write(root / relative, f"project/{relative.as_posix()}")
         if hidden is not None:
             for path in sorted(Path(hidden).glob("*.py")):
-                bundle.write(path, f"project/hidden_checks/{path.name}")
+                bundle.write(path, f"project/course/hidden_checks/{path.name}")
     return out
