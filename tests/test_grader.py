@@ -170,6 +170,7 @@ def test_multihead_attention_in_numpy_gets_no_gradient_points(handout):
         merged = y.data.transpose(0, 2, 1, 3).reshape(B, T, C)
         return mg.tensor(merged @ self.out_proj.weight.data + self.out_proj.bias.data)
         """, 8)
+    answer(handout, "task2_2")  # what multi-head attention calls for each head
     answer(handout, "task2_3", {"the forward of multi-head attention": numpy_heads})
     scores, outputs, _ = run(handout, "task2_3")
     assert scores["2.3"] < 15 * 0.25, scores  # the forward values only

@@ -9,7 +9,7 @@ right values but no gradient at all, and scores only the forward outputs.
 
 import numpy as np
 
-from course.grader.checks import Check, Mistake, load_attr
+from course.grader.checks import Check, Mistake, Partial, load_attr
 
 
 def _tensor(array, requires_grad=True):
@@ -29,11 +29,16 @@ def _grad(tensor):
     return None if tensor.grad is None else np.array(tensor.grad, dtype=np.float64)
 
 
-def _backward(out, upstream) -> bool:
-    """Backpropagate `upstream` through `out`; False when out has no graph to go through."""
+def _backward(out, upstream, result: dict) -> bool:
+    """Backpropagate `upstream` through `out`; False when out has no graph to go through.
+    If backward fails (in the engine or an op's backward, other tasks' answers), the
+    forward values in `result` are still judged."""
     if not getattr(out, "requires_grad", False):
         return False
-    out.backward(upstream)
+    try:
+        out.backward(upstream)
+    except Exception as error:
+        raise Partial(result, error) from error
     return True
 
 
@@ -94,7 +99,7 @@ def sdpa_check(name, shapes, mask_kind="none", causal=False, scale=None):
         q, k, v = (_tensor(inputs[n]) for n in ("q", "k", "v"))
         out, weights = attend(q, k, v, mask=inputs.get("mask"), causal=causal, scale=scale)
         result = {"out": _array(out), "weights": _array(weights)}
-        _backward(out, inputs["upstream"])
+        _backward(out, inputs["upstream"], result)
         return {**result, "grad_q": _grad(q), "grad_k": _grad(k), "grad_v": _grad(v)}
 
     mistakes = [
@@ -184,7 +189,7 @@ def mha_check(kind, B=2, T=3, S=5, C=8, n_heads=2):
         context = _tensor(inputs["context"]) if "context" in inputs else None
         y = mha(x, context=context, mask=inputs.get("mask"), causal=kind == "causal")
         result = {"y": _array(y), "weights": _array(mha.attention_weights)}
-        _backward(y, inputs["upstream"])
+        _backward(y, inputs["upstream"], result)
         result["grad_x"] = _grad(x)
         if context is not None:
             result["grad_context"] = _grad(context)

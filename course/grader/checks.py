@@ -51,6 +51,16 @@ class Check:
         return self.labels.get(output, output)
 
 
+class Partial(Exception):
+    """Raised by a check's compute when part of it failed: the outputs it has (say, an
+    attention's forward values) are judged, and the error (say, in the engine, which the
+    gradients need) is reported beside them."""
+
+    def __init__(self, outputs: dict, error: BaseException):
+        super().__init__(str(error))
+        self.outputs, self.error = outputs, error
+
+
 def load(source: str) -> list:
     """The checks of a built-in module (dotted name) or of a hidden-check file (a path)."""
     if source.endswith(".py"):

@@ -116,9 +116,12 @@ def judge(check, inputs, expected, got, error=None) -> Verdict:
         where = f" (at {error['where']})" if error.get("where") else ""
         verdict.messages.append(f"raised {error.get('type')}: {error.get('message')}{where}"
                                 + (f". {hint[0].upper()}{hint[1:]}." if hint else ""))
-        return verdict
+        if not got:
+            return verdict
     wrong = []
     for key, want in expected.items():
+        if error is not None and key not in got:
+            continue  # never computed: the error above says why
         have = got.get(key)
         label = check.label(key)
         if want is None:

@@ -8,11 +8,12 @@ from the submission.
 """
 
 import contextlib
+import hashlib
+import io
 import json
 import os
-import signal
-import subprocess
-import sys
+import shutil
+import stat
 import tempfile
 import time
 import zipfile
@@ -21,7 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from course.catalogue import select
+# Everything the verdict depends on is imported here, before any student code runs.
+import course.grader.models  # noqa: F401  (the mistake models, used by judge())
+from course.catalogue import BY_ID, select
+from course.grader import sandbox
 from course.grader.checks import BUILT_IN, checks_for, hidden_sources
 from course.grader.compare import judge
 from course.grader.tree import build_tree, ignored, read_answers
@@ -103,15 +107,6 @@ def plan(task, sources, seed: int, position: int) -> list:
     return planned
 
 
-def _child_env() -> dict:
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR")
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    # Small arrays: one BLAS thread each is fastest, and tasks do not fight over cores.
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               MPLBACKEND="Agg")
-    return env
-
-
 def _report(text: str) -> tuple:
     """(names of outputs that were None, error or None) from the child's JSON, whatever it
     holds: anything malformed is an error of its own."""
@@ -121,24 +116,45 @@ def _report(text: str) -> tuple:
     if error is not None:
         if not isinstance(error, dict):
             raise ValueError("malformed error report")
-        error = {key: str(error.get(key, ""))[:500] for key in ("type", "message", "where")}
+        error = {key: str(error.get(key, ""))[:limit] for key, limit in
+                 (("type", 100), ("message", MESSAGE_LIMIT), ("where", 300))}
     return missing, error
 
 
-def _load_output(scratch: Path, i: int, expected: dict):
+MESSAGE_LIMIT = 1000  # characters of student-controlled text per check (feedback, not a channel)
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    """A file the child wrote, read as data: a regular file (never a link it planted to a
+    file only the judge may read), at most `limit` bytes."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError(f"{path.name} is not a regular file")
+        if info.st_size > limit:
+            raise ValueError(f"{path.name} holds {info.st_size} bytes, more than {limit}")
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read(limit + 1)[:limit]
+    finally:
+        os.close(fd)
+
+
+def _load_output(outputs: Path, i: int, expected: dict):
     """(outputs, error) the child wrote for check i, or None if it never finished it. Files
     far larger than the expected outputs are refused unread."""
-    report_path, arrays_path = scratch / "outputs" / f"{i}.json", scratch / "outputs" / f"{i}.npz"
-    if not report_path.is_file() or not arrays_path.is_file():
+    report_path, arrays_path = outputs / f"{i}.json", outputs / f"{i}.npz"
+    if not os.path.lexists(report_path) or not os.path.lexists(arrays_path):
         return None
     limit = 4 * sum(np.asarray(v).nbytes for v in expected.values() if v is not None) + 2**20
     try:
-        with open(report_path, encoding="utf-8") as f:
-            missing, error = _report(f.read(100_000))
-        with zipfile.ZipFile(arrays_path) as archive:
+        missing, error = _report(_read_limited(report_path, 100_000).decode("utf-8"))
+        data = io.BytesIO(_read_limited(arrays_path, limit))
+        with zipfile.ZipFile(data) as archive:
             if sum(info.file_size for info in archive.infolist()) > limit:
                 raise ValueError(f"the outputs hold more than {limit} bytes")
-        with np.load(arrays_path, allow_pickle=False) as stored:
+        data.seek(0)
+        with np.load(data, allow_pickle=False) as stored:
             got = {k: stored[k] if stored[k].dtype == bool else
                    np.asarray(stored[k], dtype=np.float64) for k in stored.files}
         got.update({k: None for k in missing})
@@ -154,53 +170,78 @@ def _tail(path: Path, size: int = 2000) -> list:
         return f.read().decode("utf-8", "replace").strip().splitlines()[-3:]
 
 
-def run_task(submission: Path, task, planned: list, sources, timeout: float,
-             own_repository: bool = False) -> TaskResult:
+# The child's interpreter: the standard library, NumPy and its copy of the handout on the
+# import path, nothing else; it loads child.py by its path, since importing the package may
+# fail (a SyntaxError in an answer) and the child must still report that.
+LAUNCHER = """import sys, importlib.util
+sys.path[:0] = [{tree!r}, {site!r}]
+spec = importlib.util.spec_from_file_location('grading_child', {child!r})
+child = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(child)
+child.main({spec!r})
+"""
+
+
+def _prepare(scratch: Path, tree: Path, planned: list, task, sources, kind: str) -> tuple:
+    """The child's folder: its copy of the tree, inputs, spec and an empty outputs/ that
+    only it may write. Returns (the folder, the command to run inside the sandbox)."""
+    child = scratch / "child"
+    child.mkdir(mode=0o755)
+    shutil.copytree(tree, child / "tree")
+    (child / "inputs").mkdir()
+    for i, item in enumerate(planned):
+        np.savez(child / "inputs" / f"{i}.npz", **item.inputs)
+    (child / "outputs").mkdir(mode=0o700)
+    if os.geteuid() == 0:
+        user = sandbox.sandbox_user()
+        os.chown(child / "outputs", user.pw_uid, user.pw_gid)
+    # Paths as the child sees them: bwrap mounts the folder at /sandbox/child.
+    inside = Path("/sandbox/child") if kind == "bwrap" else child
+    paths = sandbox.python_paths()
+    if kind == "bwrap":
+        site = "/sandbox/site"
+    else:
+        site = str(inside / "site")
+        (child / "site").mkdir()
+        os.symlink(paths["numpy"], child / "site" / "numpy")
+        if paths["numpy_libs"]:
+            os.symlink(paths["numpy_libs"], child / "site" / "numpy.libs")
+    spec = {"task": task.id, "checks": [item.check.name for item in planned],
+            "sources": [s if not s.endswith(".py") else
+                        str(inside / "tree" / "course" / "hidden_checks" / Path(s).name)
+                        for s in sources],
+            "tree": str(inside / "tree"), "inputs": str(inside / "inputs"),
+            "outputs": str(inside / "outputs"), "answers": {}}
+    return child, spec, [paths["python"], "-I", "-S", "-B", "-c", LAUNCHER.format(
+        tree=spec["tree"], site=site, child=str(inside / "tree/course/grader/child.py"),
+        spec=str(inside / "spec.json"))]
+
+
+def run_task(task, planned: list, sources, tree: Path, placed: dict, answers,
+             kind: str, limits) -> TaskResult:
     result = TaskResult(task)
-    answers = read_answers(submission, task, own_repository=own_repository)
     if answers.problems:
         result.problems = answers.problems
         return result
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.id}-") as scratch:
         scratch = Path(scratch)
-        tree = scratch / "tree"
-        placed = build_tree(tree, answers.bodies)
-        (scratch / "inputs").mkdir()
-        (scratch / "outputs").mkdir()
-        for i, item in enumerate(planned):
-            np.savez(scratch / "inputs" / f"{i}.npz", **item.inputs)
-        spec = {"task": task.id, "sources": list(sources), "scratch": str(scratch),
-                "tree": str(tree), "checks": [item.check.name for item in planned],
-                "answers": {name: [[first, count] for _, first, count in bodies]
-                            for name, bodies in placed.items()}}
-        (scratch / "spec.json").write_text(json.dumps(spec))
-        # child.py is loaded by its path, not as part of the package: importing minigrad
-        # may fail (a SyntaxError in an answer), and the child must still report that.
-        child = tree / "course" / "grader" / "child.py"
-        launcher = (f"import sys, importlib.util; sys.path.insert(0, {str(tree)!r}); "
-                    f"spec = importlib.util.spec_from_file_location('grading_child', "
-                    f"{str(child)!r}); child = importlib.util.module_from_spec(spec); "
-                    f"spec.loader.exec_module(child); child.main({str(scratch / 'spec.json')!r})")
+        os.chmod(scratch, 0o711)  # the sandbox user may pass through, not list
+        child, spec, argv = _prepare(scratch, tree, planned, task, sources, kind)
+        spec["answers"] = {name: [[first, count] for _, first, count in bodies]
+                           for name, bodies in placed.items()}
+        (child / "spec.json").write_text(json.dumps(spec))
         start = time.perf_counter()
         with open(scratch / "log.txt", "wb") as log:  # a file: what it prints costs no memory
-            process = subprocess.Popen([sys.executable, "-I", "-c", launcher], cwd=scratch,
-                                       env=_child_env(), stdout=log, stderr=subprocess.STDOUT,
-                                       start_new_session=True)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                result.timed_out = True
-            finally:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)  # and anything it left running
-                process.wait()
+            result.timed_out = sandbox.run(kind, child, argv, limits, log)
         result.seconds = time.perf_counter() - start
+        # Every process the child started is gone: only now is anything it wrote read.
         crash = _tail(scratch / "log.txt")
         for i, item in enumerate(planned):
-            loaded = _load_output(scratch, i, item.expected)
+            loaded = _load_output(child / "outputs", i, item.expected)
             if loaded is None:
-                reason = (f"did not finish: timed out after {timeout:g} s (an infinite loop?)"
-                          if result.timed_out else "did not run: the child process stopped"
+                reason = (f"did not finish: timed out after {limits.wall_seconds:g} s (an "
+                          "infinite loop?)" if result.timed_out else
+                          "did not run: the child process stopped"
                           + (f" ({' '.join(crash)[:300]})" if crash else ""))
                 error = {"type": "Timeout" if result.timed_out else "Crash", "message": reason}
                 result.verdicts.append(judge(item.check, item.inputs, item.expected, {},
@@ -208,45 +249,102 @@ def run_task(submission: Path, task, planned: list, sources, timeout: float,
                 continue
             got, error = loaded
             if error and error.get("where"):
-                error["where"] = answers.locate(error["where"], placed)
+                error["where"] = answers.locate(error["where"], placed, task)
             result.verdicts.append(judge(item.check, item.inputs, item.expected, got, error))
     return result
 
 
+def _fingerprint(paths) -> str:
+    """One hash of the judge's own files: checked again before a verdict is written."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        digest.update(str(path).encode() + b"\0" + Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def _judge_files(hidden_files) -> list:
+    root = repository_root()
+    return [p for folder in ("course", "minigrad", "attention")
+            for p in (root / folder).rglob("*.py")] + [Path(p) for p in hidden_files]
+
+
+def write_atomically(path: Path, text: str):
+    """Write `path` whole or not at all: a temporary file beside it, then a rename."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+
+
 def grade(directory=".", task_ids=None, timeout=120.0, results=None, hidden=None,
-          seed=None) -> dict:
+          seed=None, limits=None) -> dict:
     """Grade a submission; returns the payload written to results.json (plus the outcomes
     under "_outcomes")."""
     submission = submission_root(directory)
     marker = submission / MARKER
-    assigned = marker.read_text().split() if marker.exists() and not task_ids else None
-    tasks = select(task_ids or assigned)
-    hidden = hidden if hidden is not None else (
-        repository_root() / HIDDEN if (repository_root() / HIDDEN).is_dir() else None)
+    listed = marker.read_text().split() if marker.exists() else []
+    tasks = select(task_ids or listed or None)
+    limits = limits or sandbox.Limits(wall_seconds=timeout)
+    root = repository_root()
+    hidden = hidden if hidden is not None else (root / HIDDEN if (root / HIDDEN).is_dir()
+                                                else None)
     sources = list(BUILT_IN) + hidden_sources(hidden)
+    results = Path(results) if results else submission / "results.json"
+    kind = sandbox.choose([root, results.parent.resolve()]
+                          + ([Path(hidden).resolve()] if hidden else []))
     seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
-    # Every expected value first: no student code has run yet in this process or any other.
+    # The judge is finished before the student starts: every module it uses is imported and
+    # every expected value computed before any student code runs, and its own files are
+    # fingerprinted, to be checked again before it writes a verdict.
+    before = _fingerprint(_judge_files(hidden_sources(hidden)))
     plans = [plan(task, sources, seed, position) for position, task in enumerate(tasks)]
-    # The repository itself is graded as it is (its solutions are the answers).
-    notes = ignored(submission, tasks) if submission != repository_root() else []
-    own = submission == repository_root()
-    outcomes = [run_task(submission, task, planned, sources, timeout, own)
-                for task, planned in zip(tasks, plans)]
+    own = submission == root  # the repository itself: its solutions are the answers
+    notes = ignored(submission, tasks) if not own else []
+    # Every task the student was given is a stub in the child's tree unless answered; a
+    # listed task cannot make a graded one keep its solution.
+    given = select(sorted({t.id for t in tasks} | {i for i in listed if i in BY_ID}))
+    answers = {task.id: read_answers(submission, task, own_repository=own) for task in given}
+    bodies = {key: body for found in answers.values() if not found.problems
+              for key, body in found.bodies.items()}
+    with tempfile.TemporaryDirectory(prefix="grade-tree-") as folder:
+        tree = Path(folder) / "tree"
+        placed = build_tree(tree, bodies, given, hidden_sources(hidden))
+        lines = {key: where for found in answers.values() for key, where in found.lines.items()}
+        outcomes = []
+        for task, planned in zip(tasks, plans):
+            found = answers[task.id]
+            found.lines = lines  # errors in another task's answer are named as such
+            outcomes.append(run_task(task, planned, sources, tree, placed, found, kind,
+                                     limits))
+    if _fingerprint(_judge_files(hidden_sources(hidden))) != before:
+        raise RuntimeError("course grade: the grader's own files changed while it graded; "
+                           "no verdict is written")
     payload = {
         "score": round(sum(r.score for r in outcomes), 2),
         "max_score": sum(r.task.points for r in outcomes),
-        "output": (f"Inputs drawn with seed {seed} (grade --seed {seed} repeats them).\n"
+        "output": (f"Inputs drawn with seed {seed} (grade --seed {seed} repeats them). "
+                   f"Isolated by {SANDBOX_NAMES[kind]}.\n"
                    + ("Ignored (only the lines between TASK markers are graded):\n"
                       + "\n".join(f"  {n}" for n in notes) if notes else
                       "Nothing outside the TASK markers was changed.")),
         "seed": seed,
+        "sandbox": kind,
         "ignored": notes,
         "tests": [{"name": f"Task {r.task.number}: {r.task.title}", "score": r.score,
-                   "max_score": r.task.points, "output": r.output} for r in outcomes],
+                   "max_score": r.task.points, "output": r.output[:OUTPUT_LIMIT]}
+                  for r in outcomes],
     }
-    path = Path(results) if results else submission / "results.json"
-    path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
+    write_atomically(results, json.dumps(payload, indent=2))
     return {**payload, "_outcomes": outcomes}
+
+
+SANDBOX_NAMES = {"bwrap": "bubblewrap namespaces", "user": f"the user {sandbox.SANDBOX_USER}"}
+OUTPUT_LIMIT = 20_000  # characters of feedback per task in results.json
 
 
 def table(payload) -> str:

@@ -1,11 +1,16 @@
 """Checks of the training step (task 2.4), judged by what it does, not by its call order.
 
-A tiny attention model (float64) takes three steps of the student's optimizer_step, with
-data and seeds drawn at grading time; its parameters after each step and the losses it
-returned must equal the solution's. Any correct way of clearing the old gradients
-(zero_grad before the forward, after the step, or setting p.grad = None by hand) gives the
-same parameters; forgetting to clear them, skipping the clip or stepping before backward
-does not.
+A tiny model (float64) takes three steps of the student's optimizer_step, with data and
+seeds drawn at grading time; its parameters after each step and the losses it returned
+must equal the solution's. Any correct way of clearing the old gradients (zero_grad before
+the forward, after the step, or setting p.grad = None by hand) gives the same parameters;
+forgetting to clear them, skipping the clip or stepping before backward does not.
+
+The step is judged on its own, whatever the student's other answers: the model is an
+embedding and a linear layer (no attention task's code), and backward() gives each
+parameter a made-up gradient, a smooth function of the parameter and the loss, instead of
+running the student's engine and op backwards. The order of the step's parts decides the
+numbers just the same.
 """
 
 import importlib
@@ -29,8 +34,39 @@ def _draw(rng):
             "seeds": rng.integers(0, 2**31, 2)}
 
 
+def _tiny_model(task):
+    from attention.embedding import Embedding
+    from attention.linear import Linear
+    from minigrad.nn import Module
+
+    class Tiny(Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = Embedding(len(task.vocab), 6)
+            self.head = Linear(6, len(task.classes))
+
+        def forward(self, ids):
+            return self.head(self.embed(ids))  # (B, T, n_classes)
+
+    return Tiny()
+
+
+def _made_up_backward(model):
+    """(topological_order, backpropagate) that give every parameter of `model` the gradient
+    cos(3 p + loss) / 2 through the engine's own bookkeeping (step.keep), so that .grad
+    accumulates across calls exactly as with the real engine."""
+    def order(root):
+        return [root]
+
+    def backpropagate(root, grad, order, step):
+        for p in model.parameters():
+            step.keep(p, np.cos(3 * p.data + float(root.data)) / 2)
+    return order, backpropagate
+
+
 def _three_steps(inputs):
     import minigrad as mg
+    from minigrad import autograd
     from minigrad.optim import Adam
 
     train = importlib.import_module("attention.train")
@@ -39,8 +75,14 @@ def _three_steps(inputs):
     config = train.TrainConfig(task="pair", d_model=8, n_heads=2, batch_size=4, steps=STEPS,
                                lr=0.05, clip=0.05).resolved()
     mg.manual_seed(int(inputs["seeds"][0]))
-    model = train.build_model(config, make_task("pair")).to("float64")
-    optimizer = Adam(model.parameters(), lr=config.lr)
+    model = _tiny_model(make_task("pair")).to("float64")
+    order, backpropagate = _made_up_backward(model)
+    with mock.patch.object(autograd, "topological_order", order), \
+            mock.patch.object(autograd, "backpropagate", backpropagate):
+        return _steps(inputs, config, model, Adam(model.parameters(), lr=config.lr), train)
+
+
+def _steps(inputs, config, model, optimizer, train):
     sampler = np.random.default_rng(int(inputs["seeds"][1]))
     history = {"step": [], "train_loss": []}
     data = (inputs["ids"], inputs["targets"], inputs["mask"])

@@ -2,11 +2,13 @@
 else. Builds the grader's copy with one task's answers put in, and lists what it ignored.
 """
 
+import json
 import shutil
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from course.catalogue import BY_ID
 from course.handout import MARKER, SKIP_DIRS, handout_files, repository_root
 from course.regions import (
     ANSWER_BEGIN,
@@ -16,9 +18,13 @@ from course.regions import (
     find_regions,
 )
 
-PACKAGES = ("minigrad", "attention", "course")  # what the child imports: the grader's own, copied
-# Grader files the child never needs; models.py holds right answers with one thing changed.
-PARENT_ONLY = ("models.py", "run.py", "compare.py", "tree.py", "autograder.py")
+PACKAGES = ("minigrad", "attention")  # the library, as the handout has it
+# The course files the child runs: the checks, never the judge (models.py holds right
+# answers with one thing changed) nor anything that writes a verdict.
+CHILD_FILES = tuple(f"course/{name}" for name in (
+    "__init__.py", "grader/__init__.py", "grader/checks.py", "grader/op_checks.py",
+    "grader/engine_checks.py", "grader/attention_checks.py", "grader/training_checks.py",
+    "grader/child.py"))
 NOT_SUBMITTED = {"results.json", MARKER}
 
 
@@ -31,18 +37,27 @@ class Answers:
     problems: list = field(default_factory=list)
     lines: dict = field(default_factory=dict)  # (task id, what) -> (file, first body line)
 
-    def locate(self, where: str, placed: dict) -> str:
-        """'file:line' in the grader's copy -> the same line in the submission when it is
-        in an answer; else said to be in the grader's copy."""
+    def locate(self, where: str, placed: dict, task=None) -> str:
+        """'file:line' in the child's copy -> the same line in the submission when it is in
+        an answer (naming the task when it is another task's answer, which this check
+        uses); else said to be in the handout's code."""
         name, _, line = str(where).rpartition(":")
         if not line.isdigit():
             return str(where)[:200]
         for key, first, count in placed.get(name, ()):
-            if first <= int(line) < first + count and tuple(key) in self.lines:
-                key = tuple(key)
+            key = tuple(key)
+            if first <= int(line) < first + count and key not in self.lines:
+                return (f"the stub of task {BY_ID[key[0]].number} ({key[1]}), which this "
+                        "check uses: that task is not answered yet")
+            if first <= int(line) < first + count:
                 path, start = self.lines[key]
+                if task is not None and key[0] != task.id:
+                    other = BY_ID[key[0]]
+                    return (f"{path}:{start + int(line) - first}, in your answer to task "
+                            f"{other.number} ({key[1]}), which this check uses: it is graded "
+                            "there, and costs points here until it works")
                 return f"{path}:{start + int(line) - first}, in your answer"
-        return f"{where} in the grader's copy of the project"
+        return f"{where} in the handout's code"
 
 
 def _linked(submission: Path, path: Path) -> bool:
@@ -122,25 +137,41 @@ def _solutions(text: str, name: str, task) -> list:
             if r.task == task.id]
 
 
-def build_tree(destination: Path, bodies: dict, root: Path | None = None) -> dict:
-    """The grader's own packages under `destination`, each region holding `bodies[(task,
-    what)]` where given and the solution elsewhere (markers removed). Returns where each
-    body went: {file: [(key, first line, number of lines)]}."""
-    from course.regions import splice
+def build_tree(destination: Path, bodies: dict, assigned, hidden=(),
+               root: Path | None = None) -> dict:
+    """The child's copy of the project under `destination`: the handout's code (regions of
+    tasks not assigned keep their solution, as in the handout) with the student's answers
+    `bodies[(task, what)]` in the assigned tasks' regions, and a stub wherever there is no
+    answer. No solution of an assigned task is in it. Also the check modules the child runs
+    and the hidden-check files `hidden` (into course/hidden_checks/). Returns where each
+    answer went: {file: [(key, first line, number of lines)]}."""
+    from course.regions import splice, stub_message
 
     root = root or repository_root()
+    by_id = {task.id: task for task in assigned}
     for package in PACKAGES:
         shutil.copytree(root / package, destination / package,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    for name in PARENT_ONLY:
-        (destination / "course" / "grader" / name).unlink()
+    for name in CHILD_FILES:
+        (destination / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(root / name, destination / name)
+    (destination / "course" / "hidden_checks").mkdir()
+    for path in hidden:
+        shutil.copyfile(path, destination / "course" / "hidden_checks" / Path(path).name)
     placed = {}
     for path in destination.rglob("*.py"):
         text = path.read_text(encoding="utf-8")
-        if "# BEGIN SOLUTION" in text:
-            name = path.relative_to(destination).as_posix()
-            placed[name] = []
-            path.write_text(splice(text, bodies, name, placed[name]), encoding="utf-8")
+        if "# BEGIN SOLUTION" not in text:
+            continue
+        name = path.relative_to(destination).as_posix()
+        filled = dict(bodies)
+        for region in find_regions(text, name):
+            key = (region.task, region.what)
+            if region.task in by_id and key not in filled:
+                message = json.dumps(stub_message(by_id[region.task], region.what))
+                filled[key] = f"{region.indent}raise NotImplementedError({message})"
+        placed[name] = []
+        path.write_text(splice(text, filled, name, placed[name]), encoding="utf-8")
     return placed
 
 
