@@ -123,7 +123,7 @@ def test_patches_made_inside_a_region_fake_nothing(handout):
     answer(handout, "task1_3")  # honest
     scores, outputs, _ = run(handout, "task1_1", "task1_3")
     assert scores["1.1"] == pytest.approx(10 * 6 / 7, abs=0.01)  # exp, and only exp, lost
-    assert scores["1.3"] == 15
+    assert scores["1.3"] == 15, outputs["1.3"]
     assert "FAIL exp" in outputs["1.1"]
     assert "returns the incoming gradient unchanged" in outputs["1.1"]
 

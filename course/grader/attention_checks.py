@@ -42,11 +42,12 @@ def _backward(out, upstream, result: dict) -> bool:
     return True
 
 
-def _allowed(inputs, causal, flip=False):
+def _allowed(inputs, causal, flip=False, diagonal=0):
     allowed = inputs.get("mask")
     if causal:
         T, S = inputs["q"].shape[-2], inputs["k"].shape[-2]
-        tri = np.triu(np.ones((T, S), bool)) if flip else np.tril(np.ones((T, S), bool))
+        tri = np.triu(np.ones((T, S), bool)) if flip else \
+            np.tril(np.ones((T, S), bool), k=diagonal)
         allowed = tri if allowed is None else allowed & tri
     return allowed
 
@@ -63,12 +64,17 @@ def _sdpa_mistake(sentence, causal, given_scale, **variant):
         elif variant.get("scale") == "default":
             options["scale"] = None
         allowed = None if variant.get("no_mask") else _allowed(
-            inputs, causal, flip=variant.get("flip", False))
+            inputs, causal, flip=variant.get("flip", False),
+            diagonal=variant.get("diagonal", 0))
         from course.grader.models import attention_forward
 
+        if variant.get("after_softmax"):  # softmax over every key, then the masked zeroed
+            out, weights = attention_forward(q, k, v, None, options["scale"])
+            weights = np.where(allowed, weights, 0.0)
+            return {"out": weights @ v, "weights": weights}
         out, weights = attention_forward(q, k, v, allowed, options["scale"],
-                                  fill=variant.get("fill", -np.inf),
-                                  axis=variant.get("axis", -1))
+                                         fill=variant.get("fill", -np.inf),
+                                         axis=variant.get("axis", -1))
         return {"out": out, "weights": weights}
     return Mistake(sentence, model)
 
@@ -125,7 +131,19 @@ def sdpa_check(name, shapes, mask_kind="none", causal=False, scale=None):
                                       causal, scale, fill=0.0))
     if mask_kind != "none" or causal:
         mistakes.append(_sdpa_mistake("the mask is not applied", causal, scale, no_mask=True))
+        mistakes.append(_sdpa_mistake(
+            "the mask is applied after softmax, so a query's weights no longer sum to 1: "
+            "mask the scores (masked_fill with -inf) before softmax", causal, scale,
+            after_softmax=True))
     if causal:
+        mistakes.append(_sdpa_mistake(
+            "the causal mask is off by one: it hides the key at the query's own position "
+            "(np.tril(..., k=-1)); query t may look at keys s <= t, itself included",
+            causal, scale, diagonal=-1))
+        mistakes.append(_sdpa_mistake(
+            "the causal mask is off by one: it lets each query see one key ahead "
+            "(np.tril(..., k=1)); query t may look at keys s <= t only", causal, scale,
+            diagonal=1))
         mistakes.append(_sdpa_mistake("the causal mask is flipped: query t may look at keys "
                                       "s <= t (np.tril), not the future", causal, scale,
                                       flip=True))

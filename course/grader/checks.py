@@ -43,9 +43,11 @@ class Check:
     mistakes: tuple = ()
     labels: dict = field(default_factory=dict)  # output -> how messages call it
     missing: dict = field(default_factory=dict)  # output -> what a None output means
-    rtol: float = 1e-6
-    atol: float = 1e-9
+    # Float64 answers: an analytic derivative meets these, finite differences do not.
+    rtol: float = 1e-12
+    atol: float = 1e-13
     source: str = ""  # the module or file it came from (set when loaded)
+    summed_back: bool = False  # outputs in a broadcast shape are summed to the expected one
 
     def label(self, output: str) -> str:
         return self.labels.get(output, output)

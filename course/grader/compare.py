@@ -89,7 +89,20 @@ def difference(label, got, expected, check) -> str:
     return (f"{label}: wrong values (shape {expected.shape}, as expected): at element "
             f"{where} expected {_number(expected[where])}, got {_number(got[where])}; "
             f"{count} of {expected.size} elements differ. From there, returned "
-            f"{_preview(got, first)}, expected {_preview(expected, first)}.")
+            f"{_preview(got, first)}, expected {_preview(expected, first)}."
+            + _near_miss(got, expected))
+
+
+def _near_miss(got, expected) -> str:
+    """A hint when every value is right to about six digits but not to float64's: the mark
+    of a numerical difference, not of a derivative."""
+    with np.errstate(all="ignore"):
+        close = np.allclose(got, expected, rtol=1e-5, atol=1e-7)
+    if not close:
+        return ""
+    return (" Every value is within about 1e-6 of the expected one, but an analytic "
+            "derivative in float64 is exact to about 1e-15: is this a numerical difference "
+            "(finite differences of the forward) rather than the derivative?")
 
 
 def _likely(check, inputs, expected, got, wrong_keys) -> list:

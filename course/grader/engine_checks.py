@@ -35,6 +35,10 @@ def _sum_to_shape_check(grad_shape, shape):
         stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
         return {"result": grad.sum(axis=stretched)}
 
+    def averaged(inputs, expected):
+        grad, shape = inputs["grad"], tuple(inputs["shape"])
+        return {"result": expected["result"] * int(np.prod(shape)) / grad.size}
+
     def only_prepended(inputs, expected):
         grad, shape = inputs["grad"], tuple(inputs["shape"])
         return {"result": grad.sum(axis=tuple(range(grad.ndim - len(shape))))}
@@ -47,6 +51,8 @@ def _sum_to_shape_check(grad_shape, shape):
                 "the result has the input's shape", stretched_axes_dropped),
         Mistake("only the prepended axes were summed: the input's size-1 axes that "
                 "broadcasting stretched must be summed too (keepdims=True)", only_prepended),
+        Mistake("the copies' gradients are averaged (mean): each copy of an input element "
+                "sent its own gradient, and they add up (sum)", averaged),
     ), labels={"result": f"unbroadcast to {shape}"})
 
 
@@ -129,6 +135,14 @@ def _consumers_far_apart(inputs):
     return {"grad_x": _grad(x), "grad_h": _grad(h)}
 
 
+def _summed_three_times(inputs):
+    x = _leaf(inputs["x"])
+    h = x * x
+    y = h + h + h  # add sends one array to both its inputs: an in-place += would alias it
+    y.backward(inputs["upstream"])
+    return {"grad_x": _grad(x), "grad_h": _grad(h)}
+
+
 def _branches(inputs):
     a = _leaf(inputs["a"])
     y = a * 3.0 - a * a + (-a)
@@ -180,6 +194,10 @@ TASK1_4 = [
                  labels={"grad_h": "h.grad (h = x * x, an intermediate tensor)"},
                  missing={"grad_x": NO_GRADIENT, "grad_h": "h.grad is None: every tensor on "
                           "the way keeps its gradient (step.keep(tensor, g) for each one)"}),
+    engine_check("one tensor summed three times (h + h + h, h = x * x)",
+                 _with_upstream((2,), x=(2,)), _summed_three_times,
+                 labels={"grad_h": "h.grad"},
+                 missing={"grad_x": NO_GRADIENT, "grad_h": NO_GRADIENT}),
     engine_check("three branches and a subtraction", _with_upstream((1,), a=(1,)), _branches,
                  missing={"grad_a": NO_GRADIENT}),
     engine_check("two backward calls add up; a third is refused",

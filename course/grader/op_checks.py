@@ -13,7 +13,6 @@ from course.grader.checks import Check, Mistake, load_attr
 
 def run_backward(op_path: str, inputs: dict, names: tuple, attrs: dict) -> dict:
     """Forward then backward of one op on arrays; {grad_<name>: array or None}."""
-    from minigrad.broadcast import unbroadcast
     from minigrad.function import Context
     from minigrad.tensor import Tensor
 
@@ -30,17 +29,12 @@ def run_backward(op_path: str, inputs: dict, names: tuple, attrs: dict) -> dict:
         raise ValueError(f"{op.__name__}.backward returned {len(grads)} gradient(s) for "
                          f"{len(arrays)} input(s) (one per input, None for a non-float one)")
     result = {}
-    for name, array, is_float, grad in zip(names, arrays, floats, grads):
-        if not is_float:
-            continue
-        if grad is not None:
-            grad = np.asarray(grad, dtype=np.float64)
-            if grad.shape != array.shape:
-                try:  # what the engine would do with a broadcast-shaped answer
-                    grad = unbroadcast(grad, array.shape)
-                except ValueError:
-                    pass  # judged as it is: the shapes go into the message
-        result[f"grad_{name}"] = grad
+    for name, is_float, grad in zip(names, floats, grads):
+        if is_float:
+            # As returned: where it has the output's broadcast shape, the judge sums it back
+            # to the input's shape, as the engine would (the child has no unbroadcast of its
+            # own that works: that is task 1.2).
+            result[f"grad_{name}"] = None if grad is None else np.asarray(grad, np.float64)
     return result
 
 
@@ -63,6 +57,7 @@ def op_check(task, name, op_path, make, attrs=None, mistakes=(), weight=1.0):
 
     op_name = op_path.rpartition(".")[2]
     return Check(task, name, draw, compute, weight=weight, mistakes=tuple(mistakes),
+                 summed_back=True,
                  labels={"grad_a": f"{op_name}.backward's gradient for a",
                          "grad_b": f"{op_name}.backward's gradient for b",
                          "grad_logits": f"{op_name}.backward's gradient for the logits"},
@@ -217,6 +212,12 @@ TASK1_3 = [
              inputs(a=normal(3), b=normal(3))),
     op_check("task1_3", "matmul batched", OPS + "matmul.MatMul",
              inputs(a=normal(2, 2, 3), b=normal(2, 3, 4)), mistakes=(TRANSPOSED,)),
+    op_check("task1_3", "matmul batch @ vector", OPS + "matmul.MatMul",
+             inputs(a=normal(2, 4, 3), b=normal(3))),
+    op_check("task1_3", "matmul vector @ batch", OPS + "matmul.MatMul",
+             inputs(a=normal(3), b=normal(2, 3, 4))),
+    op_check("task1_3", "matmul with broadcast batch dimensions", OPS + "matmul.MatMul",
+             inputs(a=normal(2, 1, 4, 3), b=normal(5, 3, 2)), mistakes=(TRANSPOSED,)),
 ]
 
 # ---- task 2.1: softmax and cross-entropy --------------------------------------------------

@@ -30,6 +30,7 @@ from course.grader.checks import BUILT_IN, checks_for, hidden_sources
 from course.grader.compare import judge
 from course.grader.tree import build_tree, ignored, read_answers
 from course.handout import MARKER, repository_root
+from minigrad.broadcast import unbroadcast
 
 HIDDEN = "course/hidden_checks"  # the default folder of hidden checks
 
@@ -248,10 +249,24 @@ def run_task(task, planned: list, sources, tree: Path, placed: dict, answers,
                                              error))
                 continue
             got, error = loaded
+            if item.check.summed_back:
+                got = _summed_back(got, item.expected)
             if error and error.get("where"):
                 error["where"] = answers.locate(error["where"], placed, task)
             result.verdicts.append(judge(item.check, item.inputs, item.expected, got, error))
     return result
+
+
+def _summed_back(got: dict, expected: dict) -> dict:
+    """Gradients in the output's broadcast shape, summed back to the input's shape with the
+    judge's own unbroadcast (what the engine does with what an op's backward returns)."""
+    fitted = dict(got)
+    for key, value in got.items():
+        want = expected.get(key)
+        if value is not None and want is not None and value.shape != want.shape:
+            with contextlib.suppress(ValueError):  # judged as it is: the shapes go in the message
+                fitted[key] = np.asarray(unbroadcast(value, want.shape), dtype=np.float64)
+    return fitted
 
 
 def _fingerprint(paths) -> str:
