@@ -3,6 +3,7 @@
 import argparse
 import os
 import sys
+import traceback
 
 import importlib.util
 
@@ -42,6 +43,9 @@ def main(argv=None) -> int:
     except (ValueError, FileExistsError, FileNotFoundError, RuntimeError) as error:
         print(error, file=sys.stderr)
         return 2
+    except Exception:  # a bug: the traceback, and a status that no caller takes for a grade
+        traceback.print_exc()
+        return 3
 
 
 def _run(args) -> int:

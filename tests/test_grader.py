@@ -350,6 +350,15 @@ def test_the_gradescope_bundle_grades_a_submission_in_a_simulated_autograder(han
         "Task 1.2: Undoing broadcasting", "Task 2.2: Scaled dot-product attention"]
     # The hidden checks in the bundle were graded too.
     assert "longer sequences" in results["tests"][1]["output"]
+    # Fails closed: when grading fails, a results.json found beforehand (a forged full
+    # score) is gone and none is written, so Gradescope shows an error, never a score.
+    (root / "results" / "results.json").write_text('{"score": 100}')
+    shutil.rmtree(root / "submission" / "handout" / "minigrad")
+    done = subprocess.run(["bash", str(run_script)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 1
+    assert not (root / "results" / "results.json").exists()
+    assert "no minigrad/ package" in done.stdout
 
 
 @pytest.mark.slow

@@ -19,35 +19,40 @@ SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder image.
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
-if ! command -v python3 >/dev/null; then
-    apt-get update && apt-get install -y python3 python3-venv python3-pip
+if ! command -v python3 >/dev/null || ! command -v bwrap >/dev/null; then
+    apt-get update && apt-get install -y python3 python3-venv python3-pip bubblewrap
 fi
 python3 -m venv "$ROOT/venv"
 "$ROOT/venv/bin/pip" install --upgrade pip
 "$ROOT/venv/bin/pip" install -e "$ROOT/source/project"
+# The unprivileged user that student code runs as when namespaces are not allowed.
+id -u minigrad-sandbox >/dev/null 2>&1 ||
+    useradd --system --no-create-home --shell /usr/sbin/nologin --user-group minigrad-sandbox
 """
 
 RUN = """#!/usr/bin/env bash
-# Gradescope runs this for every submission; it writes $ROOT/results/results.json.
+# Gradescope runs this for every submission. Only the grader writes results.json, after
+# every student process is gone; if grading fails there is no results.json at all (so
+# Gradescope reports an error) and grade.log says why.
 set -uo pipefail
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 PYTHON="${{PYTHON:-$ROOT/venv/bin/python}}"
 mkdir -p "$ROOT/results"
+rm -f "$ROOT/results/results.json"  # nothing found here may pass for a verdict
+# The solutions and the results are root's alone (they matter when namespaces are not
+# allowed and the student's code runs as an unprivileged user instead).
+chmod 700 "$ROOT/source" "$ROOT/results" 2>/dev/null || true
 cd "$ROOT/source/project"
 "$PYTHON" -m course grade "$ROOT/submission" --tasks {tasks} --timeout {timeout} \\
     --results "$ROOT/results/results.json" > "$ROOT/results/grade.log" 2>&1
 status=$?
 cat "$ROOT/results/grade.log"
-if [ ! -s "$ROOT/results/results.json" ]; then
-    # The grader itself failed: say so to the student rather than show nothing.
-    "$PYTHON" - "$ROOT/results/grade.log" "$ROOT/results/results.json" <<'PY'
-import json, sys
-log = open(sys.argv[1], encoding="utf-8", errors="replace").read()[-3000:]
-json.dump({{"score": 0, "output": "The autograder could not grade this submission:\\n" + log}},
-          open(sys.argv[2], "w"))
-PY
+if [ "$status" -gt 1 ]; then  # 0: full marks, 1: graded below full marks, else: failed
+    rm -f "$ROOT/results/results.json"
+    echo "grading failed (exit status $status): no score is given" >&2
+    exit 1
 fi
-exit 0  # the scores are in results.json; status $status is in grade.log
+exit 0
 """
 
 
