@@ -19,7 +19,7 @@ SKIP_DIRS = {".git", ".venv", "venv", ".ci-venv", "runs", "__pycache__", ".pytes
 # Instructor-only paths: tests that write textbook answers into a copy of the engine, the
 # grader (its checks model wrong answers by editing right ones), and its tests.
 SKIP_PATHS = ("tests/test_engine_region.py", "course/grader/", "tests/test_grader.py",
-              "tests/test_course.py",
+              "tests/test_course.py", "tests/test_grading_sandbox.py",
               "course/hidden_checks/", "docs/instructors.md")
 MARKER = ".minigrad-handout"  # written into every handout; --force only replaces those
 

@@ -169,6 +169,7 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
     # writes into copies, the grader (whose mistake models edit right answers), its tests.
     for instructor_only in ("tests/test_engine_region.py", "course/grader",
                             "tests/test_grader.py", "tests/test_course.py",
+                            "tests/test_grading_sandbox.py",
                             "docs/instructors.md", "benchmarks", "course/hidden_checks"):
         assert not (out / instructor_only).exists(), instructor_only
     for name in ("TEXTBOOK_ORDER", "TEXTBOOK_CHAIN_RULE"):
