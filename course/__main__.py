@@ -64,13 +64,16 @@ def _run(args) -> int:
         write_bundle(args.out_zip, args.tasks, args.hidden, args.timeout)
         print(f"wrote {args.out_zip}: upload it as the assignment's autograder")
         return 0
-    if importlib.util.find_spec("course.grader") is None:
+    if importlib.util.find_spec("course.grader.run") is None:
         # A handout: no solutions to grade against, so grading yourself runs your tests.
-        from course.selfcheck import grade, table
+        from course.selfcheck import MARK, grade, marked, table
 
         outcomes = grade(args.directory, args.tasks, args.timeout, args.results)
+        for r in outcomes:
+            if r.score < r.task.points:
+                print(marked(f"Task {r.task.number}: {r.task.title}\n{r.output}\n"))
         print(table(outcomes))
-        print(f"wrote {args.results or os.path.join(args.directory, 'results.json')}")
+        print(f"{MARK}wrote {args.results or os.path.join(args.directory, 'results.json')}")
         return 0 if all(r.score == r.task.points for r in outcomes) else 1
     from course.grader.run import grade, table
 

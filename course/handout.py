@@ -11,13 +11,16 @@ import subprocess
 from pathlib import Path
 
 from course.catalogue import select
+from course.grader.checks import SPECIFICATION
 from course.regions import blank
 
 # benchmarks/ holds hand-written backward passes (the NumPy floor): solutions in all but name.
 SKIP_DIRS = {".git", ".venv", "venv", ".ci-venv", "runs", "__pycache__", ".pytest_cache",
              ".hypothesis", ".ruff_cache", "build", "dist", ".ci", "benchmarks"}
 # Instructor-only paths: tests that write textbook answers into a copy of the engine, the
-# grader (its checks model wrong answers by editing right ones), and its tests.
+# grader (its mistake models are right answers with one thing changed), and its tests. The
+# grader's specification (its checks, references and judge) does go into handouts: the
+# handout's tests run it.
 SKIP_PATHS = ("tests/test_engine_region.py", "course/grader/", "tests/test_grader.py",
               "tests/test_course.py", "tests/test_grading_sandbox.py",
               "course/hidden_checks/", "docs/instructors.md")
@@ -46,7 +49,8 @@ def project_files(root: Path, instructor: bool = False) -> list:
         files = [str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()]
     return sorted(f for f in files
                   if not set(Path(f).parts) & SKIP_DIRS and ".egg-info" not in f
-                  and (instructor or not Path(f).as_posix().startswith(SKIP_PATHS)))
+                  and (instructor or Path(f).as_posix() in SPECIFICATION
+                       or not Path(f).as_posix().startswith(SKIP_PATHS)))
 
 
 def handout_files(tasks, root: Path | None = None) -> dict:

@@ -1,11 +1,15 @@
 """Grading yourself in a handout: each task's tests, under a time limit, into points.
 
-A handout has no solutions to judge against, so `python -m course grade` there
-runs the student's own tests (tests/test_tasks.py, one pytest process per task, so a crash
-or an infinite loop costs that task only) and turns them into a table of points. It is a
-self-check: the instructor's grader (course/grader/, not in handouts) judges the
-same behaviour on fresh inputs against its own solutions. results.json is in Gradescope's
-format: tests[] with name, score, max_score and output, and the total.
+In a handout, `python -m course grade` runs the task tests (tests/test_tasks.py, one
+pytest process per task, so a crash or an infinite loop costs that task only) and turns
+them into a table of points. Those tests are the grader's own checks (course/grader/
+*_checks.py, shipped in the handout), judged by the same code at the same tolerance; the
+instructor's grader draws fresh inputs and may add hidden checks.
+
+The student's code runs here as the student, with no sandbox (it is their own code, on
+their own machine): every line of the output says "not isolated", so that no one mistakes
+it for the instructor's grading. results.json is in Gradescope's format: tests[] with
+name, score, max_score and output, and the total.
 """
 
 import importlib.util
@@ -23,6 +27,7 @@ from pathlib import Path
 from course.catalogue import TASKS, select
 
 GRADING_TESTS = "tests/test_tasks.py"
+MARK = "[not isolated] "
 
 
 @dataclass
@@ -132,12 +137,18 @@ def grade(directory=".", task_ids=None, timeout=120.0, results=None) -> list:
     payload = {
         "score": round(sum(r.score for r in outcomes), 2),
         "max_score": sum(r.task.points for r in outcomes),
-        "tests": [{"name": f"Task {r.task.number}: {r.task.title}", "score": r.score,
-                   "max_score": r.task.points, "output": r.output} for r in outcomes],
+        "output": MARK + "a self-check in the handout, run without a sandbox",
+        "tests": [{"name": f"{MARK}Task {r.task.number}: {r.task.title}", "score": r.score,
+                   "max_score": r.task.points, "output": marked(r.output)}
+                  for r in outcomes],
     }
     path = Path(results) if results else directory / "results.json"
     path.write_text(json.dumps(payload, indent=2), encoding="utf-8")
     return outcomes
+
+
+def marked(text: str) -> str:
+    return "\n".join(MARK + line for line in text.splitlines())
 
 
 def table(outcomes) -> str:
@@ -149,4 +160,5 @@ def table(outcomes) -> str:
     total = sum(r.score for r in outcomes)
     lines.append(f"{'':<6} {'total':<30} {'':>9} {total:>6g} / "
                  f"{sum(r.task.points for r in outcomes):<4}")
-    return "\n".join(lines)
+    lines.append("a self-check: your code ran as you, without the grader's sandbox")
+    return marked("\n".join(lines))

@@ -45,13 +45,16 @@ def test_every_task_has_regions_in_its_own_files_and_every_region_a_task():
     assert sum(task.points for task in TASKS) == 100
 
 
-def test_every_task_has_tests_for_students_and_checks_for_the_grader():
+def test_every_task_has_checks_and_each_check_is_a_test_marked_with_its_task():
     from course.grader.checks import BUILT_IN, checks_for
+    from tests.test_tasks import _cases
 
-    tests = (ROOT / "tests" / "test_tasks.py").read_text()
+    cases = list(_cases())
     for task in TASKS:
-        assert f"@pytest.mark.{task.id}\n" in tests, f"no tests in test_tasks.py for {task.id}"
-        assert checks_for(task.id, BUILT_IN), f"no grader checks for {task.id}"
+        checks = checks_for(task.id, BUILT_IN)
+        assert checks, f"no grader checks for {task.id}"
+        marked = [c for c in cases if any(m.name == task.id for m in c.marks)]
+        assert [c.values[0].name for c in marked] == [c.name for c in checks], task.id
 
 
 def test_blank_replaces_chosen_regions_and_unmarks_the_others():
@@ -166,8 +169,14 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
         assert not leaked, f"{region.path} ({region.task}) solution found in {leaked}"
     assert not any(find_regions(text) for p, text in texts.items() if p.suffix == ".py")
     # Nor the instructor's files: the textbook answers to task 1.4 that the engine-region test
-    # writes into copies, the grader (whose mistake models edit right answers), its tests.
-    for instructor_only in ("tests/test_engine_region.py", "course/grader",
+    # writes into copies, the grader (whose mistake models edit right answers) but for the
+    # specification its checks are, its tests.
+    from course.grader.checks import SPECIFICATION
+
+    shipped = sorted(str(p.relative_to(out)) for p in (out / "course" / "grader").iterdir())
+    assert shipped == sorted(SPECIFICATION), shipped
+    for instructor_only in ("tests/test_engine_region.py", "course/grader/models.py",
+                            "course/grader/run.py", "course/grader/sandbox.py",
                             "tests/test_grader.py", "tests/test_course.py",
                             "tests/test_grading_sandbox.py",
                             "docs/instructors.md", "benchmarks", "course/hidden_checks"):
@@ -199,17 +208,22 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
 
 
 
-def test_inside_a_handout_grade_runs_the_students_own_tests(tmp_path):
-    # A handout has no solutions to judge against: grading yourself runs the task's tests.
+def test_inside_a_handout_grade_runs_the_task_tests_marked_not_isolated(tmp_path):
+    # A handout has no grader: grading yourself runs the task tests (the grader's checks),
+    # without a sandbox, and every line it prints or writes says so.
     from tests.copies import answer
 
     out = tmp_path / "handout"
     run_course("make", str(out), "--tasks", "task1_1", "task1_2", check=True)
     answer(out, "task1_2")
-    assert not (out / "course" / "grader").exists()
+    assert not (out / "course" / "grader" / "run.py").exists()
     done, payload = grade(out, "--tasks", "task1_1", "task1_2", cwd=out)
     assert done.returncode == 1, done.stderr
-    assert scores(payload) == {"Task 1.1": 0, "Task 1.2": 10}
+    mark = "[not isolated] "
+    assert scores(payload) == {mark + "Task 1.1": 0, mark + "Task 1.2": 10}
+    lines = done.stdout.splitlines() + [line for test in payload["tests"]
+                                        for line in test["output"].splitlines()]
+    assert len(lines) > 10 and all(line.startswith(mark) for line in lines if line), lines
 
 
 def test_make_refuses_to_overwrite_or_write_inside_the_repository(tmp_path):

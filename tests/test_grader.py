@@ -16,7 +16,7 @@ from course.catalogue import BY_ID, TASKS
 from course.grader.run import grade
 from course.handout import make
 from tests.copies import ROOT, answer
-from tests.test_tasks import reference_attention
+from course.grader.numpy_attention import attention_forward
 
 
 @pytest.fixture(scope="module")
@@ -128,14 +128,14 @@ def test_patches_made_inside_a_region_fake_nothing(handout):
     assert "returns the incoming gradient unchanged" in outputs["1.1"]
 
 
-# The students' own NumPy reference (tests/test_tasks.py), copied into the region and its
-# result wrapped in mg.tensor: right values, no graph.
-NUMPY_ATTENTION = inspect.getsource(reference_attention) + """
+# The checks' own NumPy reference (numpy_attention.py, in every handout), copied into the
+# region and its result wrapped in mg.tensor: right values, no graph.
+NUMPY_ATTENTION = inspect.getsource(attention_forward) + """
 allowed = mask
 if causal:
     tri = causal_mask(q.shape[-2], k.shape[-2])
     allowed = tri if allowed is None else allowed & tri
-out, weights = reference_attention(q.data, k.data, v.data, allowed)
+out, weights = attention_forward(q.data, k.data, v.data, allowed)
 return mg.tensor(out), mg.tensor(weights)
 """
 
@@ -287,6 +287,122 @@ def test_every_correct_way_of_clearing_gradients_scores_full_marks(handout, vari
     answer(handout, "task2_4", {"one training step": body})
     scores, outputs, _ = run(handout, "task2_4")
     assert scores["2.4"] == 10, outputs["2.4"]
+
+
+# ---- one specification: the grader and the handout's tests agree ---------------------------
+
+def _mismatches(checks, seeds=(0, 1)) -> list:
+    """Checks whose reference (computed without a solution) disagrees with the solution."""
+    import numpy as np
+
+    from course.grader.compare import judge
+
+    found = []
+    for check in checks:
+        for seed in seeds:
+            inputs = check.draw(np.random.default_rng(seed))
+            verdict = judge(check, inputs, check.reference(inputs), check.compute(inputs))
+            if verdict.fraction < 1:
+                found.append((check.task, check.name, verdict.messages))
+    return found
+
+
+def test_every_reference_equals_the_solution_at_the_checks_tolerance():
+    from course.grader.checks import BUILT_IN, load
+
+    checks = [c for source in BUILT_IN for c in load(source)]
+    assert all(c.reference is not None for c in checks)
+    assert _mismatches(checks) == []
+
+
+def test_a_wrong_reference_is_caught():
+    import numpy as np
+
+    from course.grader.op_checks import inputs, normal, op_check
+
+    wrong = op_check("task1_1", "tanh", "minigrad.ops.elementwise.Tanh", inputs(a=normal(2, 3)),
+                     lambda a: np.tanh(a) * (1 + 1e-9))  # off in the ninth digit
+    assert [m[1] for m in _mismatches([wrong])] == ["tanh", "tanh"]
+
+
+def _handout_tests_pass(handout, task_id) -> bool:
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n0", "-p", "no:cacheprovider",
+                           "-m", task_id, "tests/test_tasks.py"], cwd=handout,
+                          capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(handout)})
+    assert " passed" in done.stdout or " failed" in done.stdout, done.stdout[-2000:]
+    return done.returncode == 0
+
+
+IN_PLACE_ENGINE = ("pending[id(parent)] = parent_grad if received is None else "
+                   "received + parent_grad",
+                   "if received is None:\n"
+                   "                pending[id(parent)] = parent_grad\n"
+                   "            else:\n"
+                   "                received += parent_grad  # aliases an array another node holds")
+ANSWERS = [  # (task, region, (old, new) in the solution or a whole body, full marks?)
+    ("task1_1", "the backward of relu", ("return np.where(a <= 0, 0, grad)",
+                                         "return grad * (a > 0)"), True),
+    ("task2_4", "one training step", ("return loss.item()", "return float(loss.data)"), True),
+    ("task1_1", "the backward of tanh", """
+        (out,) = ctx.saved_arrays
+        a, h = np.arctanh(out), 1e-6
+        return grad * (np.tanh(a + h) - np.tanh(a - h)) / (2 * h)  # finite differences""",
+     False),
+    ("task1_3", "the backward of matmul", """
+        a, b = ctx.saved_arrays
+        if a.ndim == 1 and b.ndim == 1:
+            return grad * b, grad * a
+        if b.ndim == 1:
+            return np.outer(grad, b), a.T @ grad  # right for a matrix, not for a batch
+        if a.ndim == 1:
+            return b @ grad, np.outer(a, grad)
+        return grad @ np.swapaxes(b, -1, -2), np.swapaxes(a, -1, -2) @ grad""", False),
+    ("task1_4", "the backward pass: send each node's gradient to its inputs", IN_PLACE_ENGINE,
+     False),
+]
+
+
+@pytest.mark.parametrize("task_id, what, change, full", ANSWERS,
+                         ids=["relu as grad * (a > 0)", "float(loss.data)",
+                              "tanh by finite differences", "matmul for matrices only",
+                              "engine adding in place"])
+def test_the_grader_and_the_handouts_tests_agree(handout, task_id, what, change, full):
+    if isinstance(change, tuple):
+        body = _solution(task_id, what)
+        assert change[0] in body
+        body = body.replace(change[0], change[1])
+    else:
+        body = textwrap.dedent(change).strip("\n")
+        body = indent(body, 8)
+    answer(handout, task_id, {what: body})
+    task = BY_ID[task_id]
+    scores, outputs, _ = run(handout, task_id)
+    assert (scores[task.number] == task.points) is full, outputs[task.number]
+    assert _handout_tests_pass(handout, task_id) is full
+
+
+def test_a_blank_task_costs_only_its_own_points_where_the_checks_can_stand_alone(handout):
+    # The engine's checks use only the example ops and the judge's own sum-back: a blank
+    # 1.2 and 1.3 cost 1.4 nothing. Multi-head attention runs on a stand-in for 2.2.
+    for task_id in ("task1_2", "task1_3", "task1_4", "task2_3"):  # 2.3's gradients need 1.x
+        answer(handout, task_id)
+    scores, outputs, _ = run(handout, "task1_4", "task2_2", "task2_3")
+    assert scores == {"1.4": 15, "2.2": 0, "2.3": 15}, outputs
+
+
+def test_a_gradient_that_runs_another_tasks_answer_names_it(handout):
+    answer(handout, "task2_2")  # right, but the engine (1.4) and softmax backward are blank
+    scores, outputs, _ = run(handout, "task2_2")
+    assert 0 < scores["2.2"] < 10
+    assert "Task 1.4: implement" in outputs["2.2"]
+    for task_id in ("task1_3", "task1_4"):
+        answer(handout, task_id)
+    answer(handout, "task2_1", {"the backward of softmax": indent(  # a wrong one
+        "(y,) = ctx.saved_arrays\nreturn grad * y * (1 - y)", 8)})
+    scores, outputs, _ = run(handout, "task2_2")
+    assert 0 < scores["2.2"] < 10
+    assert "also run your answers to tasks 1.3, 1.4 and 2.1" in outputs["2.2"], outputs
 
 
 # ---- the command line, and the handout's own test run ---------------------------------------

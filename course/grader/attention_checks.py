@@ -1,15 +1,25 @@
 """Checks of scaled dot-product attention (task 2.2) and multi-head attention (task 2.3).
 
-Both are judged on their forward values *and* on the gradients the engine finds through
-them: the grader's engine backpropagates a random upstream gradient through the student's
-forward, and the gradients of q, k, v (or of x, the context and every projection weight)
-must equal the solution's. Attention computed in NumPy and wrapped in mg.tensor gives the
-right values but no gradient at all, and scores only the forward outputs.
+Both are judged on their forward values *and* on the gradients backward finds through
+them: a random upstream gradient is backpropagated through the student's forward, and the
+gradients of q, k, v (or of x, the context and every projection weight) must equal the
+exact derivatives of the NumPy formula (numpy_attention.py, exact.py). Attention computed
+in NumPy and wrapped in mg.tensor gives the right values but no gradient at all, and
+scores only the forward outputs.
+
+Those gradients run the student's engine and op backwards too (tasks 1.x and 2.1): a wrong
+gradient's message names them. Task 2.3 runs on a stand-in for task 2.2's function, so a
+blank or wrong 2.2 costs nothing there.
 """
+
+from unittest import mock
 
 import numpy as np
 
+from course.grader import exact
 from course.grader.checks import Check, Mistake, Partial, load_attr
+from course.grader.numpy_attention import (allowed_keys, attention_forward,
+                                           multihead_forward, stand_in_attention)
 
 
 def _tensor(array, requires_grad=True):
@@ -43,13 +53,8 @@ def _backward(out, upstream, result: dict) -> bool:
 
 
 def _allowed(inputs, causal, flip=False, diagonal=0):
-    allowed = inputs.get("mask")
-    if causal:
-        T, S = inputs["q"].shape[-2], inputs["k"].shape[-2]
-        tri = np.triu(np.ones((T, S), bool)) if flip else \
-            np.tril(np.ones((T, S), bool), k=diagonal)
-        allowed = tri if allowed is None else allowed & tri
-    return allowed
+    return allowed_keys(inputs.get("mask"), causal, inputs["q"].shape[-2],
+                        inputs["k"].shape[-2], diagonal=diagonal, flip=flip)
 
 
 def _sdpa_mistake(sentence, causal, given_scale, **variant):
@@ -66,8 +71,6 @@ def _sdpa_mistake(sentence, causal, given_scale, **variant):
         allowed = None if variant.get("no_mask") else _allowed(
             inputs, causal, flip=variant.get("flip", False),
             diagonal=variant.get("diagonal", 0))
-        from course.grader.models import attention_forward
-
         if variant.get("after_softmax"):  # softmax over every key, then the masked zeroed
             out, weights = attention_forward(q, k, v, None, options["scale"])
             weights = np.where(allowed, weights, 0.0)
@@ -108,6 +111,13 @@ def sdpa_check(name, shapes, mask_kind="none", causal=False, scale=None):
         _backward(out, inputs["upstream"], result)
         return {**result, "grad_q": _grad(q), "grad_k": _grad(k), "grad_v": _grad(v)}
 
+    def reference(inputs):
+        allowed = _allowed(inputs, causal)
+        out, weights = attention_forward(inputs["q"], inputs["k"], inputs["v"], allowed, scale)
+        return {"out": out, "weights": weights, **exact.gradients(
+            lambda q, k, v: attention_forward(q, k, v, allowed, scale)[0],
+            {n: inputs[n] for n in "qkv"}, "qkv", inputs["upstream"])}
+
     mistakes = [
         _sdpa_mistake("the scores are not divided by sqrt(d_k) (softmax(q k^T / sqrt(d_k)))",
                       causal, scale, scale="none"),
@@ -147,7 +157,8 @@ def sdpa_check(name, shapes, mask_kind="none", causal=False, scale=None):
         mistakes.append(_sdpa_mistake("the causal mask is flipped: query t may look at keys "
                                       "s <= t (np.tril), not the future", causal, scale,
                                       flip=True))
-    return Check("task2_2", name, draw, compute, mistakes=tuple(mistakes),
+    return Check("task2_2", name, draw, compute, reference=reference, mistakes=tuple(mistakes),
+                 depends=("task1_3", "task1_4", "task2_1"),
                  labels={"out": "the output", "weights": "the attention weights",
                          "grad_q": "the gradient of q", "grad_k": "the gradient of k",
                          "grad_v": "the gradient of v"},
@@ -174,8 +185,6 @@ PARAMETERS = tuple(f"{p}.{w}" for p in PROJECTIONS for w in ("weight", "bias"))
 
 def _mha_mistake(sentence, kind, n_heads, **variant):
     def model(inputs, expected):
-        from course.grader.models import multihead_forward
-
         return multihead_forward(inputs, kind, n_heads, **variant)
     return Mistake(sentence, model)
 
@@ -198,6 +207,17 @@ def mha_check(kind, B=2, T=3, S=5, C=8, n_heads=2):
         return drawn
 
     def compute(inputs):
+        import importlib
+
+        # Task 2.2's function replaced by the exact stand-in, wherever 2.3's code finds it.
+        attend = stand_in_attention()
+        with mock.patch.object(importlib.import_module("attention.attention"),
+                               "scaled_dot_product_attention", attend), \
+                mock.patch.object(importlib.import_module("attention.multihead"),
+                                  "scaled_dot_product_attention", attend, create=True):
+            return _multihead(inputs)
+
+    def _multihead(inputs):
         import minigrad as mg
 
         mg.manual_seed(0)
@@ -235,7 +255,14 @@ def mha_check(kind, B=2, T=3, S=5, C=8, n_heads=2):
                for n in ("x", "context") + PARAMETERS}
     missing["weights"] = ("mha.attention_weights is None: keep the last forward's weights "
                           "there, (B, nh, T, S)")
-    return Check("task2_3", kind, draw, compute, mistakes=tuple(mistakes),
+    def reference(inputs):
+        wrt = ["x"] + (["context"] if kind == "cross" else []) + list(PARAMETERS)
+        return {**multihead_forward(inputs, kind, n_heads), **exact.gradients(
+            lambda **a: multihead_forward(a, kind, n_heads)["y"],
+            {k: v for k, v in inputs.items() if k != "upstream"}, wrt, inputs["upstream"])}
+
+    return Check("task2_3", kind, draw, compute, reference=reference, mistakes=tuple(mistakes),
+                 depends=("task1_2", "task1_3", "task1_4"),
                  labels={"y": "the output", "weights": "mha.attention_weights"},
                  missing=missing)
 

@@ -1,9 +1,13 @@
-"""A check: inputs drawn at grading time, one function run on both sides, outputs compared.
+"""A check: inputs drawn at grading time, the student's outputs against expected ones.
 
-`compute(inputs)` runs twice: in the child process with the student's answer in place, and
-in the grader with its own solution. It returns {output name: array, or None when nothing
-came back (say, no gradient reached q)}. Only what it returns is judged, so a check judges
-behaviour, whatever order or style the student's code has.
+`compute(inputs)` runs the student's code (in the grader's sandboxed child, or in-process in
+the handout's own tests) and returns {output name: array, or None when nothing came back
+(say, no gradient reached q)}. `reference(inputs)` returns the expected outputs without any
+solution: the exact derivative of a NumPy formula of the forward (exact.py), a NumPy
+formula, or the handout's given code. The grader and the handout's tests (tests/
+test_tasks.py) run these same checks, judged by the same compare.judge at the same
+tolerance, so an answer passes both or neither. Only what compute returns is judged, so a
+check judges behaviour, whatever order or style the student's code has.
 
 `mistakes` name what a wrong output most likely means: each model computes, in the grader,
 what a known wrong answer returns for the same inputs; when the student's output matches
@@ -23,6 +27,13 @@ from pathlib import Path
 BUILT_IN = ("course.grader.op_checks", "course.grader.engine_checks",
             "course.grader.attention_checks",
             "course.grader.training_checks")
+# The specification: the checks, their references and the judge. Handouts carry these files
+# (tests/test_tasks.py runs them) and the grader's child gets them; none holds a solution.
+# The rest of course/grader/ (the mistake models, the sandbox, the runner) is the
+# instructor's alone.
+SPECIFICATION = tuple(f"course/grader/{name}.py" for name in (
+    "__init__", "checks", "exact", "compare", "numpy_attention", "op_checks", "engine_checks",
+    "attention_checks", "training_checks"))
 
 
 @dataclass(frozen=True)
@@ -38,7 +49,8 @@ class Check:
     task: str  # the task id it grades
     name: str  # unique within the task, e.g. "tanh" or "causal mask"
     draw: Callable  # numpy Generator -> {name: array}: the inputs, drawn at grading time
-    compute: Callable  # inputs -> {output: array or None}
+    compute: Callable  # inputs -> {output: array or None}: the student's code
+    reference: Callable = None  # inputs -> expected outputs, without a solution
     weight: float = 1.0  # its share of the task's points, relative to the other checks
     mistakes: tuple = ()
     labels: dict = field(default_factory=dict)  # output -> how messages call it
@@ -48,6 +60,14 @@ class Check:
     atol: float = 1e-13
     source: str = ""  # the module or file it came from (set when loaded)
     summed_back: bool = False  # outputs in a broadcast shape are summed to the expected one
+    # Other tasks whose answers compute() also runs (the engine and op backwards under an
+    # attention's gradients): a wrong output there names them.
+    depends: tuple = ()
+
+    def expected(self, inputs: dict) -> dict:
+        """The expected outputs: the reference, or for a hidden check without one, compute
+        run on the grader's own solution."""
+        return (self.reference or self.compute)(inputs)
 
     def label(self, output: str) -> str:
         return self.labels.get(output, output)

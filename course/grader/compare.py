@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from course.grader.exact import sum_back
+
 # Errors whose cause is almost always the same; said once, next to the error.
 ERROR_HINTS = {
     "RecursionError": "a recursive walk overflows Python's stack on a long chain: keep the "
@@ -121,9 +123,38 @@ def _likely(check, inputs, expected, got, wrong_keys) -> list:
     return []
 
 
+def summed_back(got: dict, expected: dict) -> dict:
+    """Gradients in the output's broadcast shape, summed back to the input's shape (what the
+    engine does with what an op's backward returns), by the judge's own definition."""
+    fitted = dict(got)
+    for key, value in got.items():
+        want = expected.get(key)
+        if value is not None and want is not None and value.shape != want.shape:
+            try:
+                np.broadcast_shapes(value.shape, want.shape)
+                if np.broadcast_shapes(value.shape, want.shape) == value.shape:
+                    fitted[key] = sum_back(value, want.shape)
+            except ValueError:
+                pass  # judged as it is: the shapes go in the message
+    return fitted
+
+
+def _depends(check, keys) -> list:
+    """Where gradients also ran other tasks' answers: say so beside a wrong one."""
+    if not check.depends or not any(k.startswith("grad_") for k in keys):
+        return []
+    numbers = [t[len("task"):].replace("_", ".") for t in check.depends]
+    listed = ", ".join(numbers[:-1]) + f" and {numbers[-1]}" if len(numbers) > 1 \
+        else numbers[0]
+    return [f"The gradients also run your answers to tasks {listed} (the op backwards and "
+            "the engine): where those fail their own checks, fix them first."]
+
+
 def judge(check, inputs, expected, got, error=None) -> Verdict:
     """Compare the child's outputs (`got`, or the `error` it raised) with `expected`."""
     verdict = Verdict(check, total=len(expected))
+    if check.summed_back and got:
+        got = summed_back(got, expected)
     if error is not None:
         hint = ERROR_HINTS.get(error.get("type", ""), "")
         where = f" (at {error['where']})" if error.get("where") else ""
@@ -131,7 +162,7 @@ def judge(check, inputs, expected, got, error=None) -> Verdict:
                                 + (f". {hint[0].upper()}{hint[1:]}." if hint else ""))
         if not got:
             return verdict
-    wrong = []
+    wrong, missing = [], []
     for key, want in expected.items():
         if error is not None and key not in got:
             continue  # never computed: the error above says why
@@ -141,6 +172,7 @@ def judge(check, inputs, expected, got, error=None) -> Verdict:
             verdict.right += have is None
             continue
         if have is None:
+            missing.append(key)
             reason = check.missing.get(key, "nothing came back (None)")
             verdict.messages.append(reason if reason.startswith(label) else f"{label}: {reason}")
             continue
@@ -158,4 +190,5 @@ def judge(check, inputs, expected, got, error=None) -> Verdict:
     if wrong:
         for sentence in _likely(check, inputs, expected, got, wrong):
             verdict.messages.append(f"Likely mistake: {sentence}.")
+    verdict.messages += _depends(check, wrong + missing)
     return verdict

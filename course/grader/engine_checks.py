@@ -3,8 +3,11 @@
 The engine is judged by the gradients it leaves on small graphs that each test one thing
 a textbook engine must get right: a tensor used twice, a diamond, a bias added to a batch
 (broadcasting), consumers far apart, accumulation over two backward calls, the .grad of
-intermediate tensors, and a chain too deep for recursion. The ops are the grader's own, so
-only the engine's answer decides.
+intermediate tensors, and a chain too deep for recursion. The graphs use only the ops
+given as examples (add, sub, mul, neg), and summing a broadcast gradient back runs the
+judge's own definition (exact.sum_back) in place of task 1.2's answer, so only the
+engine decides. The expected gradients are exact derivatives of each graph written in
+NumPy (exact.gradients).
 """
 
 import contextlib
@@ -12,6 +15,7 @@ from unittest import mock
 
 import numpy as np
 
+from course.grader import exact
 from course.grader.checks import Check, Mistake
 
 # ---- task 1.2: sum_to_shape, through unbroadcast ------------------------------------------
@@ -43,8 +47,11 @@ def _sum_to_shape_check(grad_shape, shape):
         grad, shape = inputs["grad"], tuple(inputs["shape"])
         return {"result": grad.sum(axis=tuple(range(grad.ndim - len(shape))))}
 
+    def reference(inputs):
+        return {"result": exact.sum_back(inputs["grad"], tuple(int(n) for n in inputs["shape"]))}
+
     name = f"{grad_shape} -> {shape}".replace(",)", ")")
-    return Check("task1_2", name, draw, compute, mistakes=(
+    return Check("task1_2", name, draw, compute, reference=reference, mistakes=(
         Mistake("the gradient comes back unchanged: sum it over the axes broadcasting "
                 "added or stretched", unchanged),
         Mistake("the stretched size-1 axes were summed away: keep them (keepdims=True), so "
@@ -76,7 +83,32 @@ def _engine_mistake(sentence, compute, **patches):
     return Mistake(sentence, model)
 
 
-def engine_check(name, draw, compute, **options):
+def _judges_unbroadcast(compute):
+    """`compute` with task 1.2's sum_to_shape replaced by the judge's definition."""
+    def run(inputs):
+        from minigrad import broadcast
+
+        with mock.patch.object(broadcast, "sum_to_shape", exact.sum_back):
+            return compute(inputs)
+    return run
+
+
+def _exact(formula, *leaves, intermediate=None):
+    """The reference of a graph: its leaves' exact gradients, and where `intermediate` is
+    (name, its value from the leaves, the graph's formula in it), that tensor's too."""
+    def reference(inputs):
+        values = {n: inputs[n] for n in leaves}
+        result = exact.gradients(formula, values, leaves, inputs["upstream"])
+        if intermediate is not None:
+            name, value, rest = intermediate
+            result.update(exact.gradients(rest, {name: value(**values)}, [name],
+                                          inputs["upstream"]))
+        return result
+    return reference
+
+
+def engine_check(name, draw, compute, reference, **options):
+    compute = _judges_unbroadcast(compute)
     mistakes = (
         _engine_mistake("gradients arriving at a tensor replace each other (= instead of "
                         "adding): a tensor used by several ops must add up what each sends",
@@ -89,7 +121,8 @@ def engine_check(name, draw, compute, **options):
                         "theirs: visit the nodes in topological order (consumers first)",
                         compute, topological_order="preorder"),
     )
-    return Check("task1_4", name, draw, compute, mistakes=mistakes, **options)
+    return Check("task1_4", name, draw, compute, reference=reference, mistakes=mistakes,
+                 **options)
 
 
 def _leaf(array):
@@ -119,7 +152,7 @@ def _diamond(inputs):
 
 def _bias_on_a_batch(inputs):
     x, w, b = _leaf(inputs["x"]), _leaf(inputs["w"]), _leaf(inputs["b"])
-    y = x @ w + b  # (4, 3) @ (3, 2) + (2,): b is broadcast over the batch
+    y = x * w + b  # (4, 2) * (2,) + (2,): w and b are broadcast over the batch
     y.backward(inputs["upstream"])
     return {"grad_x": _grad(x), "grad_w": _grad(w), "grad_b": _grad(b)}
 
@@ -148,6 +181,19 @@ def _branches(inputs):
     y = a * 3.0 - a * a + (-a)
     y.backward(inputs["upstream"])
     return {"grad_a": _grad(a)}
+
+
+def _chain(h, factor, times):
+    for _ in range(times):
+        h = h * factor
+    return h
+
+
+def _two_calls_reference(inputs):
+    # y = a * a backpropagated twice: the gradients for both upstreams add up.
+    both = inputs["upstream"] + inputs["upstream2"]
+    return {**exact.gradients(lambda a: a * a, {"a": inputs["a"]}, ["a"], both),
+            "third_backward_refused": np.array(True)}
 
 
 def _two_calls(inputs):
@@ -183,29 +229,38 @@ def _with_upstream(out_shape, **shapes):
 NO_GRADIENT = "no gradient reached it (.grad is None after backward)"
 TASK1_4 = [
     engine_check("a tensor used twice (a + a)", _with_upstream((2,), a=(2,)), _uses_twice,
-                 missing={"grad_a": NO_GRADIENT}),
+                 _exact(lambda a: a + a, "a"), missing={"grad_a": NO_GRADIENT}),
     engine_check("a diamond (b = 2a, c = a + 3, d = b c)", _with_upstream((3,), a=(3,)),
-                 _diamond, missing={"grad_a": NO_GRADIENT}),
-    engine_check("a bias added to a batch (x @ w + b)",
-                 _with_upstream((4, 2), x=(4, 3), w=(3, 2), b=(2,)), _bias_on_a_batch,
+                 _diamond, _exact(lambda a: (a * 2.0) * (a + 3.0), "a"),
+                 missing={"grad_a": NO_GRADIENT}),
+    engine_check("a bias added to a batch (x * w + b)",
+                 _with_upstream((4, 2), x=(4, 2), w=(2,), b=(2,)), _bias_on_a_batch,
+                 _exact(lambda x, w, b: x * w + b, "x", "w", "b"),
                  missing={k: NO_GRADIENT for k in ("grad_x", "grad_w", "grad_b")}),
     engine_check("consumers far apart, and .grad on an intermediate",
                  _with_upstream((2,), x=(2,)), _consumers_far_apart,
+                 _exact(lambda x: _chain(x * x, 1.5, 5) + x * x * 3.0, "x", intermediate=(
+                     "h", lambda x: x * x, lambda h: _chain(h, 1.5, 5) + h * 3.0)),
                  labels={"grad_h": "h.grad (h = x * x, an intermediate tensor)"},
                  missing={"grad_x": NO_GRADIENT, "grad_h": "h.grad is None: every tensor on "
                           "the way keeps its gradient (step.keep(tensor, g) for each one)"}),
     engine_check("one tensor summed three times (h + h + h, h = x * x)",
                  _with_upstream((2,), x=(2,)), _summed_three_times,
+                 _exact(lambda x: x * x + x * x + x * x, "x",
+                        intermediate=("h", lambda x: x * x, lambda h: h + h + h)),
                  labels={"grad_h": "h.grad"},
                  missing={"grad_x": NO_GRADIENT, "grad_h": NO_GRADIENT}),
     engine_check("three branches and a subtraction", _with_upstream((1,), a=(1,)), _branches,
+                 _exact(lambda a: a * 3.0 - a * a + (-a), "a"),
                  missing={"grad_a": NO_GRADIENT}),
     engine_check("two backward calls add up; a third is refused",
                  _with_upstream((2,), a=(2,), upstream2=(2,)), _two_calls,
+                 _two_calls_reference,
                  labels={"third_backward_refused": "a third backward through the freed "
                          "graph was refused"},
                  missing={"grad_a": NO_GRADIENT}),
     engine_check("a chain of 5,000 ops", _with_upstream((1,), x=(1,)), _deep_chain,
+                 _exact(lambda x: _chain(x, 1.0002, 5_000), "x"),
                  missing={"grad_x": NO_GRADIENT}),
 ]
 

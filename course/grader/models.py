@@ -7,7 +7,6 @@ child process's copy, nor into a handout.
 
 import importlib
 
-import numpy as np
 
 # ---- the engine (task 1.4) -------------------------------------------------------------------
 
@@ -81,50 +80,3 @@ def training_step(zero=True, clip=True, order="forward-backward-clip-step", batc
             optimizer.step()
         return loss.item()
     return optimizer_step
-
-
-
-# ---- attention's forward in NumPy (tasks 2.2, 2.3) ----------------------------------------------
-
-def attention_forward(q, k, v, allowed=None, scale=None, fill=-np.inf, axis=-1):
-    """softmax(q k^T scale) v, optionally with masked scores set to `fill` or softmax over
-    another axis (known mistakes)."""
-    scale = 1 / np.sqrt(q.shape[-1]) if scale is None else scale
-    scores = q @ np.swapaxes(k, -1, -2) * scale
-    if allowed is not None:
-        scores = np.where(allowed, scores, fill)
-    top = np.max(scores, axis=axis, keepdims=True)
-    e = np.exp(scores - np.where(np.isfinite(top), top, 0))
-    total = e.sum(axis=axis, keepdims=True)
-    weights = e / np.where(total == 0, 1, total)
-    return weights @ v, weights
-
-
-def multihead_forward(inputs, kind, n_heads, merge_transposed=True, split_transposed=True,
-                      keys_from_x=False, out_proj=True):
-    """Multi-head attention from the drawn weights, optionally with a known mistake."""
-    x = inputs["x"]
-    context = x if kind != "cross" or keys_from_x else inputs["context"]
-    B, T, C = x.shape
-    S, hs = context.shape[1], C // n_heads
-
-    def project(name, inp):
-        return inp @ inputs[f"{name}.weight"] + inputs[f"{name}.bias"]
-
-    def split(y, L):
-        if split_transposed:
-            return y.reshape(B, L, n_heads, hs).transpose(0, 2, 1, 3)
-        return y.reshape(B, n_heads, L, hs)
-
-    q, k, v = split(project("q_proj", x), T), split(project("k_proj", context), S), \
-        split(project("v_proj", context), S)
-    allowed = inputs.get("mask")
-    if kind == "causal":
-        allowed = np.tril(np.ones((T, S), dtype=bool))
-    out, weights = attention_forward(q, k, v, allowed)
-    merged = out.transpose(0, 2, 1, 3).reshape(B, T, C) if merge_transposed else \
-        out.reshape(B, T, C)
-    y = project("out_proj", merged) if out_proj else merged
-    return {"y": y, "weights": weights}
-
-

@@ -8,6 +8,7 @@ returned for it, summed back to the input's shape where the engine would do that
 
 import numpy as np
 
+from course.grader import exact
 from course.grader.checks import Check, Mistake, load_attr
 
 
@@ -38,9 +39,12 @@ def run_backward(op_path: str, inputs: dict, names: tuple, attrs: dict) -> dict:
     return result
 
 
-def op_check(task, name, op_path, make, attrs=None, mistakes=(), weight=1.0):
+def op_check(task, name, op_path, make, formula, attrs=None, mistakes=(), weight=1.0):
     """A check of `op_path`'s backward on the arrays `make(rng)` returns (a dict, in the
-    order forward takes them; float arrays are differentiated, the rest passed through)."""
+    order forward takes them; float arrays are differentiated, the rest passed through).
+
+    `formula(**arrays, **attrs)` is the op's forward in NumPy: the expected gradients are its
+    exact derivatives (exact.gradients), so the check needs no solution to judge by."""
     attrs = attrs or {}
 
     def draw(rng):
@@ -55,9 +59,15 @@ def op_check(task, name, op_path, make, attrs=None, mistakes=(), weight=1.0):
         names = tuple(k for k in inputs if k != "upstream")
         return run_backward(op_path, inputs, names, attrs)
 
+    def reference(inputs):
+        arrays = {k: v for k, v in inputs.items() if k != "upstream"}
+        wrt = [k for k, v in arrays.items() if v.dtype.kind == "f"]
+        return exact.gradients(lambda **a: formula(*a.values(), **attrs), arrays, wrt,
+                               inputs["upstream"])
+
     op_name = op_path.rpartition(".")[2]
-    return Check(task, name, draw, compute, weight=weight, mistakes=tuple(mistakes),
-                 summed_back=True,
+    return Check(task, name, draw, compute, reference=reference, weight=weight,
+                 mistakes=tuple(mistakes), summed_back=True,
                  labels={"grad_a": f"{op_name}.backward's gradient for a",
                          "grad_b": f"{op_name}.backward's gradient for b",
                          "grad_logits": f"{op_name}.backward's gradient for the logits"},
@@ -86,9 +96,33 @@ def _sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def _softmax(x, axis):
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+# ---- each op's forward in NumPy, safe for the complex step (exact.py) ------------------------
+
+def _relu(a):
+    return np.where(a.real > 0, a, 0)
+
+
+def _max(a, axis=None, keepdims=False):
+    """The maximum, written as the mean of the tied maxima: the same value, and a
+    derivative that shares the gradient equally between ties (what Max.backward promises)."""
+    tied = a.real == np.max(a.real, axis=axis, keepdims=True)
+    return np.sum(a * tied, axis=axis, keepdims=keepdims) / np.sum(tied, axis=axis,
+                                                                    keepdims=keepdims)
+
+
+def _log_softmax(a, axis=-1):
+    shifted = a - np.max(a.real, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _softmax(a, axis=-1):
+    return np.exp(_log_softmax(a, axis))
+
+
+def _cross_entropy(a, targets, mask):
+    picked = np.take_along_axis(_log_softmax(a), np.where(mask, targets, 0)[..., None],
+                                axis=-1)[..., 0]
+    return -np.sum(np.where(mask, picked, 0)) / max(int(mask.sum()), 1)
 
 
 def normal(*shape):
@@ -115,31 +149,33 @@ def inputs(**makers):
 OPS = "minigrad.ops."
 TASK1_1 = [
     op_check("task1_1", "div", OPS + "arithmetic.Div", inputs(a=normal(2, 3), b=positive(2, 3)),
+             lambda a, b: a / b,
              mistakes=ELEMENTWISE + (Mistake(
                  "d(a/b)/db is -a / b**2: the square of b is missing",
                  lambda i, e: {"grad_b": -i["upstream"] * i["a"] / i["b"]}),)),
-    op_check("task1_1", "exp", OPS + "elementwise.Exp", inputs(a=normal(2, 3)),
+    op_check("task1_1", "exp", OPS + "elementwise.Exp", inputs(a=normal(2, 3)), np.exp,
              mistakes=ELEMENTWISE),
-    op_check("task1_1", "log", OPS + "elementwise.Log", inputs(a=positive(2, 3)),
+    op_check("task1_1", "log", OPS + "elementwise.Log", inputs(a=positive(2, 3)), np.log,
              mistakes=ELEMENTWISE + (Mistake(
                  "d log(x)/dx is 1/x, not log(x)",
                  lambda i, e: {"grad_a": i["upstream"] * np.log(i["a"])}),)),
-    op_check("task1_1", "sqrt", OPS + "elementwise.Sqrt", inputs(a=positive(2, 3)),
+    op_check("task1_1", "sqrt", OPS + "elementwise.Sqrt", inputs(a=positive(2, 3)), np.sqrt,
              mistakes=ELEMENTWISE + (Mistake(
                  "d sqrt(x)/dx is 1 / (2 sqrt(x)): the factor 1/2 is missing",
                  lambda i, e: {"grad_a": i["upstream"] / np.sqrt(i["a"])}),)),
-    op_check("task1_1", "tanh", OPS + "elementwise.Tanh", inputs(a=normal(2, 3)),
+    op_check("task1_1", "tanh", OPS + "elementwise.Tanh", inputs(a=normal(2, 3)), np.tanh,
              mistakes=ELEMENTWISE + (Mistake(
                  "d tanh(x)/dx is 1 - tanh(x)**2: the square is missing",
                  lambda i, e: {"grad_a": i["upstream"] * (1 - np.tanh(i["a"]))}),)),
     op_check("task1_1", "sigmoid", OPS + "elementwise.Sigmoid",
-             lambda rng: {"a": 3 * rng.standard_normal((2, 3))},
+             lambda rng: {"a": 3 * rng.standard_normal((2, 3))}, _sigmoid,
              mistakes=ELEMENTWISE + (Mistake(
                  "d sigmoid(x)/dx is s (1 - s) with s = sigmoid(x), the output, not x",
                  lambda i, e: {"grad_a": i["upstream"] * i["a"] * (1 - i["a"])}),
                  Mistake("the derivative is s (1 - s): the factor (1 - s) is missing",
                          lambda i, e: {"grad_a": i["upstream"] * _sigmoid(i["a"])}))),
     op_check("task1_1", "relu", OPS + "elementwise.Relu", inputs(a=away_from_zero(3, 4)),
+             _relu,
              mistakes=ELEMENTWISE + (Mistake(
                  "relu's derivative is the mask x > 0 (1 or 0), not relu(x) itself",
                  lambda i, e: {"grad_a": i["upstream"] * np.maximum(i["a"], 0)}),)),
@@ -175,49 +211,50 @@ def _max_ties_not_shared(i, e):
 
 
 TASK1_3 = [
-    op_check("task1_3", "sum of all", OPS + "reduce.Sum", inputs(a=normal(2, 3)),
+    op_check("task1_3", "sum of all", OPS + "reduce.Sum", inputs(a=normal(2, 3)), np.sum,
              mistakes=(NOT_SPREAD,)),
     op_check("task1_3", "sum over axis 1", OPS + "reduce.Sum", inputs(a=normal(2, 3, 4)),
-             {"axis": 1}, mistakes=(NOT_SPREAD, Mistake(
+             np.sum, {"axis": 1}, mistakes=(NOT_SPREAD, Mistake(
                  "the gradient is not broadcast back over the summed axis",
                  lambda i, e: {"grad_a": np.expand_dims(i["upstream"], 1)}))),
     op_check("task1_3", "sum over axes (0, 2), keepdims", OPS + "reduce.Sum",
-             inputs(a=normal(2, 3, 4)), {"axis": (0, 2), "keepdims": True},
+             inputs(a=normal(2, 3, 4)), np.sum, {"axis": (0, 2), "keepdims": True},
              mistakes=(NOT_SPREAD,)),
-    op_check("task1_3", "mean of all", OPS + "reduce.Mean", inputs(a=normal(2, 3)),
+    op_check("task1_3", "mean of all", OPS + "reduce.Mean", inputs(a=normal(2, 3)), np.mean,
              mistakes=(NOT_SPREAD, Mistake(
                  "the mean's gradient is divided by the number of averaged elements: the "
                  "division is missing", lambda i, e: {"grad_a": e["grad_a"] * i["a"].size}))),
     op_check("task1_3", "mean over the last axis", OPS + "reduce.Mean",
-             inputs(a=normal(2, 3, 4)), {"axis": -1}, mistakes=(NOT_SPREAD, Mistake(
+             inputs(a=normal(2, 3, 4)), np.mean, {"axis": -1}, mistakes=(NOT_SPREAD, Mistake(
                  "the mean's gradient is divided by the number of averaged elements (here "
                  "the last axis, 4): the division is wrong or missing",
                  lambda i, e: {"grad_a": e["grad_a"] * 4}))),
     op_check("task1_3", "max over axis 1", OPS + "reduce.Max",
-             lambda rng: {"a": rng.permutation(12).reshape(3, 4) * 0.1}, {"axis": 1},
+             lambda rng: {"a": rng.permutation(12).reshape(3, 4) * 0.1}, _max, {"axis": 1},
              mistakes=(NOT_SPREAD,)),
-    op_check("task1_3", "max with ties", OPS + "reduce.Max", _ties, {"axis": 1},
+    op_check("task1_3", "max with ties", OPS + "reduce.Max", _ties, _max, {"axis": 1},
              mistakes=(Mistake("tied maxima must share the gradient equally (each gets "
                                "1/count): here every tied maximum got all of it",
                                _max_ties_not_shared),)),
     op_check("task1_3", "matmul (2, 3) @ (3, 4)", OPS + "matmul.MatMul",
-             inputs(a=normal(2, 3), b=normal(3, 4)), mistakes=(TRANSPOSED,)),
+             inputs(a=normal(2, 3), b=normal(3, 4)), np.matmul, mistakes=(TRANSPOSED,)),
     op_check("task1_3", "matmul (3, 3) @ (3, 3)", OPS + "matmul.MatMul",
-             inputs(a=normal(3, 3), b=normal(3, 3)), mistakes=(TRANSPOSED,)),
+             inputs(a=normal(3, 3), b=normal(3, 3)), np.matmul, mistakes=(TRANSPOSED,)),
     op_check("task1_3", "matmul vector @ matrix", OPS + "matmul.MatMul",
-             inputs(a=normal(3), b=normal(3, 4))),
+             inputs(a=normal(3), b=normal(3, 4)), np.matmul),
     op_check("task1_3", "matmul matrix @ vector", OPS + "matmul.MatMul",
-             inputs(a=normal(2, 3), b=normal(3))),
+             inputs(a=normal(2, 3), b=normal(3)), np.matmul),
     op_check("task1_3", "matmul vector @ vector", OPS + "matmul.MatMul",
-             inputs(a=normal(3), b=normal(3))),
+             inputs(a=normal(3), b=normal(3)), np.matmul),
     op_check("task1_3", "matmul batched", OPS + "matmul.MatMul",
-             inputs(a=normal(2, 2, 3), b=normal(2, 3, 4)), mistakes=(TRANSPOSED,)),
+             inputs(a=normal(2, 2, 3), b=normal(2, 3, 4)), np.matmul, mistakes=(TRANSPOSED,)),
     op_check("task1_3", "matmul batch @ vector", OPS + "matmul.MatMul",
-             inputs(a=normal(2, 4, 3), b=normal(3))),
+             inputs(a=normal(2, 4, 3), b=normal(3)), np.matmul),
     op_check("task1_3", "matmul vector @ batch", OPS + "matmul.MatMul",
-             inputs(a=normal(3), b=normal(2, 3, 4))),
+             inputs(a=normal(3), b=normal(2, 3, 4)), np.matmul),
     op_check("task1_3", "matmul with broadcast batch dimensions", OPS + "matmul.MatMul",
-             inputs(a=normal(2, 1, 4, 3), b=normal(5, 3, 2)), mistakes=(TRANSPOSED,)),
+             inputs(a=normal(2, 1, 4, 3), b=normal(5, 3, 2)), np.matmul,
+             mistakes=(TRANSPOSED,)),
 ]
 
 # ---- task 2.1: softmax and cross-entropy --------------------------------------------------
@@ -256,19 +293,20 @@ def _cross_entropy_all_rows(i, e):
 
 TASK2_1 = [
     op_check("task2_1", "softmax over the last axis", "attention.softmax.Softmax",
-             inputs(a=normal(3, 4)), {"axis": -1}, mistakes=(_no_off_diagonal(-1),)),
+             inputs(a=normal(3, 4)), _softmax, {"axis": -1}, mistakes=(_no_off_diagonal(-1),)),
     op_check("task2_1", "softmax over axis 0", "attention.softmax.Softmax",
-             lambda rng: {"a": 5 * rng.standard_normal((3, 4))}, {"axis": 0},
+             lambda rng: {"a": 5 * rng.standard_normal((3, 4))}, _softmax, {"axis": 0},
              mistakes=(_no_off_diagonal(0), Mistake(
                  "the sum runs over the wrong axis: use ctx.axis",
                  lambda i, e: {"grad_a": (lambda s: s * (i["upstream"] - np.sum(
                      i["upstream"] * s, axis=-1, keepdims=True)))(_softmax(i["a"], 0))}))),
     op_check("task2_1", "log_softmax", "attention.softmax.LogSoftmax", inputs(a=normal(3, 4)),
-             {"axis": -1}, mistakes=(_log_softmax_no_sum(-1),)),
+             _log_softmax, {"axis": -1}, mistakes=(_log_softmax_no_sum(-1),)),
     op_check("task2_1", "log_softmax over axis 1", "attention.softmax.LogSoftmax",
-             inputs(a=normal(2, 3, 4)), {"axis": 1}, mistakes=(_log_softmax_no_sum(1),)),
+             inputs(a=normal(2, 3, 4)), _log_softmax, {"axis": 1},
+             mistakes=(_log_softmax_no_sum(1),)),
     op_check("task2_1", "cross-entropy with a mask", "attention.losses.CrossEntropy",
-             _cross_entropy_case, mistakes=(
+             _cross_entropy_case, _cross_entropy, mistakes=(
                  Mistake("the loss is a mean over the counted positions: divide the "
                          "gradient by their number (ctx.count)", _cross_entropy_not_averaged),
                  Mistake("positions the mask leaves out must get zero gradient",

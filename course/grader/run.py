@@ -30,14 +30,13 @@ from course.grader.checks import BUILT_IN, checks_for, hidden_sources
 from course.grader.compare import judge
 from course.grader.tree import build_tree, ignored, read_answers
 from course.handout import MARKER, repository_root
-from minigrad.broadcast import unbroadcast
 
 HIDDEN = "course/hidden_checks"  # the default folder of hidden checks
 
 
 @dataclass
 class Planned:
-    """One check with its inputs and the solution's outputs."""
+    """One check with its inputs and the expected outputs."""
 
     check: object
     inputs: dict
@@ -94,12 +93,12 @@ def submission_root(directory) -> Path:
 
 
 def plan(task, sources, seed: int, position: int) -> list:
-    """The task's checks with inputs drawn from `seed` and the solution's outputs."""
+    """The task's checks with inputs drawn from `seed` and their expected outputs."""
     planned = []
     for i, check in enumerate(checks_for(task.id, sources)):
         inputs = check.draw(np.random.default_rng([seed, position, i]))
         try:
-            expected = check.compute({k: np.array(v) for k, v in inputs.items()})
+            expected = check.expected({k: np.array(v) for k, v in inputs.items()})
         except NotImplementedError as error:
             raise RuntimeError(f"course grade: this installation has no solution for task "
                                f"{task.number} ({error}); grade from the instructor's "
@@ -249,24 +248,10 @@ def run_task(task, planned: list, sources, tree: Path, placed: dict, answers,
                                              error))
                 continue
             got, error = loaded
-            if item.check.summed_back:
-                got = _summed_back(got, item.expected)
             if error and error.get("where"):
                 error["where"] = answers.locate(error["where"], placed, task)
             result.verdicts.append(judge(item.check, item.inputs, item.expected, got, error))
     return result
-
-
-def _summed_back(got: dict, expected: dict) -> dict:
-    """Gradients in the output's broadcast shape, summed back to the input's shape with the
-    judge's own unbroadcast (what the engine does with what an op's backward returns)."""
-    fitted = dict(got)
-    for key, value in got.items():
-        want = expected.get(key)
-        if value is not None and want is not None and value.shape != want.shape:
-            with contextlib.suppress(ValueError):  # judged as it is: the shapes go in the message
-                fitted[key] = np.asarray(unbroadcast(value, want.shape), dtype=np.float64)
-    return fitted
 
 
 def _fingerprint(paths) -> str:

@@ -2,9 +2,10 @@
 
 A tiny model (float64) takes three steps of the student's optimizer_step, with data and
 seeds drawn at grading time; its parameters after each step and the losses it returned
-must equal the solution's. Any correct way of clearing the old gradients (zero_grad before
-the forward, after the step, or setting p.grad = None by hand) gives the same parameters;
-forgetting to clear them, skipping the clip or stepping before backward does not.
+must equal the reference's (the steps the stub's docstring lists, taken by hand). Any
+correct way of clearing the old gradients (zero_grad before the forward, after the step,
+or setting p.grad = None by hand) gives the same parameters; forgetting to clear them,
+skipping the clip or stepping before backward does not.
 
 The step is judged on its own, whatever the student's other answers: the model is an
 embedding and a linear layer (no attention task's code), and backward() gives each
@@ -64,9 +65,9 @@ def _made_up_backward(model):
     return order, backpropagate
 
 
-def _three_steps(inputs):
+def _setup(inputs):
+    """(config, model, optimizer, train module): the same on both sides."""
     import minigrad as mg
-    from minigrad import autograd
     from minigrad.optim import Adam
 
     train = importlib.import_module("attention.train")
@@ -76,10 +77,46 @@ def _three_steps(inputs):
                                lr=0.05, clip=0.05).resolved()
     mg.manual_seed(int(inputs["seeds"][0]))
     model = _tiny_model(make_task("pair")).to("float64")
+    return config, model, Adam(model.parameters(), lr=config.lr), train
+
+
+def _reference(inputs):
+    """Three steps as optimizer_step's docstring orders them, with the made-up gradient set
+    by hand in place of backward: what any correct answer leaves behind."""
+    import minigrad as mg
+
+    config, model, optimizer, train = _setup(inputs)
+    sampler = np.random.default_rng(int(inputs["seeds"][1]))
+    ids, targets, mask = inputs["ids"], inputs["targets"], inputs["mask"]
+    result, losses = {}, []
+    for step in range(STEPS):
+        optimizer.lr = train.learning_rate(config, step)
+        rows = sampler.integers(0, len(ids), size=config.batch_size)
+        with mg.no_grad():
+            loss = float(train.cross_entropy(model(ids[rows]), targets[rows],
+                                             mask=mask[rows]).data)
+        for p in model.parameters():
+            p.grad = np.cos(3 * p.data + loss) / 2
+        train.clip_grad_norm_(model.parameters(), config.clip)
+        optimizer.step()
+        losses.append(loss)
+        if step == 0:
+            result.update({f"after one step: {n}": np.array(p.data)
+                           for n, p in model.named_parameters()})
+    result.update({f"after three steps: {n}": np.array(p.data)
+                   for n, p in model.named_parameters()})
+    result["returned losses"] = np.array(losses)
+    return result
+
+
+def _three_steps(inputs):
+    from minigrad import autograd
+
+    config, model, optimizer, train = _setup(inputs)
     order, backpropagate = _made_up_backward(model)
     with mock.patch.object(autograd, "topological_order", order), \
             mock.patch.object(autograd, "backpropagate", backpropagate):
-        return _steps(inputs, config, model, Adam(model.parameters(), lr=config.lr), train)
+        return _steps(inputs, config, model, optimizer, train)
 
 
 def _steps(inputs, config, model, optimizer, train):
@@ -124,6 +161,6 @@ MISTAKES = (
 )
 
 CHECKS = [
-    Check("task2_4", "three steps on a tiny model", _draw, _three_steps, mistakes=MISTAKES,
-          rtol=1e-7, atol=1e-10),
+    Check("task2_4", "three steps on a tiny model", _draw, _three_steps, reference=_reference,
+          mistakes=MISTAKES, rtol=1e-7, atol=1e-10),
 ]

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from course.catalogue import BY_ID
+from course.grader.checks import SPECIFICATION
 from course.handout import MARKER, SKIP_DIRS, handout_files, repository_root
 from course.regions import (
     ANSWER_BEGIN,
@@ -21,10 +22,7 @@ from course.regions import (
 PACKAGES = ("minigrad", "attention")  # the library, as the handout has it
 # The course files the child runs: the checks, never the judge (models.py holds right
 # answers with one thing changed) nor anything that writes a verdict.
-CHILD_FILES = tuple(f"course/{name}" for name in (
-    "__init__.py", "grader/__init__.py", "grader/checks.py", "grader/op_checks.py",
-    "grader/engine_checks.py", "grader/attention_checks.py", "grader/training_checks.py",
-    "grader/child.py"))
+CHILD_FILES = ("course/__init__.py",) + SPECIFICATION + ("course/grader/child.py",)
 NOT_SUBMITTED = {"results.json", MARKER}
 
 
