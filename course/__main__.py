@@ -32,11 +32,17 @@ def main(argv=None) -> int:
                               "(default: hidden_checks/ in the repository, if it exists)")
     grade_parser.add_argument("--seed", type=int, help="draw the inputs from this seed "
                               "(default: a fresh one, printed in the results)")
+    visibility = {"choices": ["hidden", "after_due_date", "after_published", "visible"],
+                  "default": "after_published",
+                  "help": "Gradescope visibility of the hidden checks' entries (default "
+                          "after_published; visible joins them to each task's entry)"}
+    grade_parser.add_argument("--hidden-visibility", **visibility)
     bundle = commands.add_parser("autograder", help="write a Gradescope autograder zip")
     bundle.add_argument("out_zip")
     bundle.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")
     bundle.add_argument("--hidden", help="a folder of extra checks to include")
     bundle.add_argument("--timeout", type=float, default=120.0)
+    bundle.add_argument("--hidden-visibility", **visibility)
     args = parser.parse_args(argv)
     try:
         return _run(args)
@@ -61,7 +67,8 @@ def _run(args) -> int:
     if args.command == "autograder":
         from course.grader.autograder import write_bundle
 
-        write_bundle(args.out_zip, args.tasks, args.hidden, args.timeout)
+        write_bundle(args.out_zip, args.tasks, args.hidden, args.timeout,
+                     args.hidden_visibility)
         print(f"wrote {args.out_zip}: upload it as the assignment's autograder")
         return 0
     if importlib.util.find_spec("course.grader.run") is None:
@@ -78,7 +85,7 @@ def _run(args) -> int:
     from course.grader.run import grade, table
 
     payload = grade(args.directory, args.tasks, args.timeout, args.results, args.hidden,
-                    args.seed)
+                    args.seed, hidden_visibility=args.hidden_visibility)
     for test in payload["tests"]:
         if test["score"] < test["max_score"]:
             print(f"{test['name']}\n{test['output']}\n")

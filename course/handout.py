@@ -187,10 +187,21 @@ python -m course grade         # every task: a table of points, and results.json
 python -m pytest                        # everything: passes completely once all are done
 ```
 
-A failing test says what to fix: which op, which input, the expected value (from finite
-differences of the op's own forward) against what your backward returned. The attention
-tests also check that gradients reach q, k and v, so compute with minigrad operations, not
-NumPy on `.data`. Your instructor grades the same behaviour on fresh inputs.
+A failing test says what to fix: which output, the first wrong element with the expected
+value (the exact derivative of the op's forward, computed without any solution) against
+what your code returned, and the likely mistake. The attention tests also check that
+gradients reach q, k and v, so compute with minigrad operations, not NumPy on `.data`.
+These tests are the grader's own checks, judged the same way: what passes here earns those
+points when your instructor grades, on fresh inputs (there may be hidden checks too).
+`python -m course grade` here runs your code without the grader's sandbox, so every line
+it prints says "not isolated": a self-check, not your grade.
+
+## Hand in
+
+Upload this whole folder (or a zip of it), or only the files you edited: those in the
+Files column of the task table, each as it is. The grader finds where each file belongs
+by its TASK markers, takes the lines between them, and ignores everything else; a file
+with damaged markers scores 0 for its task, and the report says which line.
 
 """
 

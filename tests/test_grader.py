@@ -405,6 +405,50 @@ def test_a_gradient_that_runs_another_tasks_answer_names_it(handout):
     assert "also run your answers to tasks 1.3, 1.4 and 2.1" in outputs["2.2"], outputs
 
 
+def test_a_flat_upload_is_placed_by_its_markers_or_refused_saying_what_to_upload(handout,
+                                                                                 tmp_path):
+    from course.grader.run import submission_root
+
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    shutil.copyfile(handout / "minigrad" / "ops" / "elementwise.py", upload / "mine.py")
+    (upload / "notes.txt").write_text("hello")
+    arranged, notes = submission_root(upload, tmp_path / "scratch")
+    assert (arranged / "minigrad" / "ops" / "elementwise.py").read_bytes() == \
+        (upload / "mine.py").read_bytes()
+    assert notes == ["mine.py (graded as minigrad/ops/elementwise.py, where its TASK markers "
+                     "belong)"]
+    shutil.copyfile(upload / "mine.py", upload / "again.py")
+    with pytest.raises(FileNotFoundError, match="both hold the TASK regions"):
+        submission_root(upload, tmp_path / "scratch2")
+    (upload / "again.py").write_text("# BEGIN TASK 1.1: something else\nx = 1\n# END TASK 1.1\n")
+    with pytest.raises(FileNotFoundError, match="an edited description"):
+        submission_root(upload, tmp_path / "scratch3")
+    for name in ("again.py", "mine.py"):
+        (upload / name).unlink()
+    with pytest.raises(FileNotFoundError, match="upload the handout folder"):
+        submission_root(upload, tmp_path / "scratch4")
+
+
+@pytest.mark.parametrize("visibility", ["after_published", "visible"])
+def test_hidden_checks_get_an_entry_of_their_own_with_gradescopes_visibility(handout,
+                                                                            visibility):
+    answer(handout, "task1_1")
+    scores, outputs, payload = run(handout, "task1_1", hidden=ROOT / "course" / "hidden_checks",
+                                   hidden_visibility=visibility)
+    entries = {t["name"]: t for t in payload["tests"]}
+    public = entries["Task 1.1: Elementwise backward"]
+    if visibility == "visible":
+        assert list(entries) == ["Task 1.1: Elementwise backward"]
+        assert "exp of large and small values" in public["output"]
+        return
+    hidden = entries["Task 1.1: Elementwise backward (hidden checks)"]
+    assert hidden["visibility"] == "after_published"
+    assert "exp of large and small values" in hidden["output"]
+    assert "exp of large and small values" not in public["output"]
+    assert public["score"] + hidden["score"] == public["max_score"] + hidden["max_score"] == 10
+
+
 # ---- the command line, and the handout's own test run ---------------------------------------
 
 def test_the_command_line_prints_the_table_and_exits_non_zero_below_full_marks(handout):
@@ -463,13 +507,30 @@ def test_the_gradescope_bundle_grades_a_submission_in_a_simulated_autograder(han
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["max_score"] == 20 and results["score"] == 10, results
     assert [t["name"] for t in results["tests"]] == [
-        "Task 1.2: Undoing broadcasting", "Task 2.2: Scaled dot-product attention"]
-    # The hidden checks in the bundle were graded too.
-    assert "longer sequences" in results["tests"][1]["output"]
+        "Task 1.2: Undoing broadcasting", "Task 2.2: Scaled dot-product attention",
+        "Task 2.2: Scaled dot-product attention (hidden checks)"]
+    # The hidden checks in the bundle were graded too, in an entry of their own that
+    # Gradescope shows only once the grades are published.
+    hidden = results["tests"][2]
+    assert "longer sequences" in hidden["output"] and "longer" not in results["tests"][1]["output"]
+    assert hidden["visibility"] == "after_published" and "visibility" not in results["tests"][1]
+    assert sum(t["max_score"] for t in results["tests"][1:]) == pytest.approx(10)
+    # A flat upload of the edited file (Gradescope keeps only its name) is placed by its
+    # markers and graded the same.
+    shutil.rmtree(root / "submission" / "handout")
+    shutil.copyfile(handout / "minigrad" / "broadcast.py", root / "submission" / "broadcast.py")
+    done = subprocess.run(["bash", str(run_script)], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    flat = json.loads((root / "results" / "results.json").read_text())
+    assert flat["tests"][0]["score"] == 10 and "graded as minigrad/broadcast.py" in \
+        flat["output"], flat
+    assert "attention/attention.py is missing" in flat["tests"][1]["output"]
+    (root / "submission" / "broadcast.py").unlink()
     # Fails closed: when grading fails, a results.json found beforehand (a forged full
     # score) is gone and none is written, so Gradescope shows an error, never a score.
     (root / "results" / "results.json").write_text('{"score": 100}')
-    shutil.rmtree(root / "submission" / "handout" / "minigrad")
+    (root / "submission" / "notes.txt").write_text("no code here")
     done = subprocess.run(["bash", str(run_script)], env=env, capture_output=True, text=True,
                           timeout=300)
     assert done.returncode == 1

@@ -44,7 +44,8 @@ rm -f "$ROOT/results/results.json"  # nothing found here may pass for a verdict
 chmod 700 "$ROOT/source" "$ROOT/results" 2>/dev/null || true
 cd "$ROOT/source/project"
 "$PYTHON" -m course grade "$ROOT/submission" --tasks {tasks} --timeout {timeout} \\
-    --results "$ROOT/results/results.json" > "$ROOT/results/grade.log" 2>&1
+    --hidden-visibility {visibility} --results "$ROOT/results/results.json" \\
+    > "$ROOT/results/grade.log" 2>&1
 status=$?
 cat "$ROOT/results/grade.log"
 if [ "$status" -gt 1 ]; then  # 0: full marks, 1: graded below full marks, else: failed
@@ -62,14 +63,16 @@ def bundle_files(root: Path) -> list:
     return [Path(f) for f in project_files(root, instructor=True)]
 
 
-def write_bundle(out_zip, task_ids=None, hidden=None, timeout=120.0) -> Path:
+def write_bundle(out_zip, task_ids=None, hidden=None, timeout=120.0,
+                 hidden_visibility="after_published") -> Path:
     tasks = select(task_ids)
     root = repository_root()
     out = Path(out_zip).resolve()
     if root in out.parents:
         raise ValueError(f"course autograder: write {out.name} outside the repository "
                          "(it would be bundled into the next one)")
-    run = RUN.format(tasks=" ".join(shlex.quote(t.id) for t in tasks), timeout=f"{timeout:g}")
+    run = RUN.format(tasks=" ".join(shlex.quote(t.id) for t in tasks), timeout=f"{timeout:g}",
+                     visibility=shlex.quote(hidden_visibility))
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
         for name, text in (("setup.sh", SETUP), ("run_autograder", run)):
             info = zipfile.ZipInfo(name)

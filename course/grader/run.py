@@ -53,43 +53,103 @@ class TaskResult:
 
     @property
     def score(self) -> float:
+        return self.share(self.verdicts)[0]
+
+    def share(self, verdicts) -> tuple:
+        """(points earned, points possible) by `verdicts`, a part of this task's checks
+        (the public or the hidden ones): the task's points split by the checks' weights."""
         weights = sum(v.check.weight for v in self.verdicts)
-        if self.problems or not weights:
-            return 0.0
-        earned = sum(v.check.weight * v.fraction for v in self.verdicts)
-        return round(self.task.points * earned / weights, 2)
+        if not weights:
+            return 0.0, 0.0
+        part = sum(v.check.weight for v in verdicts) / weights
+        earned = 0.0 if self.problems else \
+            sum(v.check.weight * v.fraction for v in verdicts) / weights
+        return round(self.task.points * earned, 2), round(self.task.points * part, 2)
 
     @property
     def output(self) -> str:
+        return self.describe(self.verdicts)
+
+    def describe(self, verdicts) -> str:
         if self.problems:
             return "Not graded, scored 0:\n" + "\n".join(f"  {p}" for p in self.problems)
-        right = sum(v.fraction == 1 for v in self.verdicts)
-        lines = [f"{right} of {len(self.verdicts)} checks passed"
+        right = sum(v.fraction == 1 for v in verdicts)
+        lines = [f"{right} of {len(verdicts)} checks passed"
                  + (" (timed out: the checks that did not finish score 0)"
                     if self.timed_out else "")]
-        for v in self.verdicts:
+        for v in verdicts:
             mark = "ok  " if v.fraction == 1 else f"{v.right}/{v.total} " if v.right else "FAIL"
             lines.append(f"  {mark} {v.check.name}")
             lines += [f"       {message}" for message in v.messages]
         return "\n".join(lines)
 
 
-def submission_root(directory) -> Path:
-    """The folder holding minigrad/: the submission itself, or its only subfolder that has
-    one (an upload that wrapped the handout in a folder)."""
+def submission_root(directory, scratch: Path | None = None) -> tuple:
+    """(the folder holding minigrad/, notes): the submission itself, its only subfolder that
+    has one (an upload that wrapped the handout in a folder), or, for a flat upload of the
+    edited files (Gradescope keeps only their names), a folder in `scratch` where each file
+    sits at the path its TASK markers belong to."""
     directory = Path(directory).resolve()
     if (directory / "minigrad").is_dir():
-        return directory
+        return directory, []
     inner = [p for p in directory.iterdir() if (p / "minigrad").is_dir() and
              not p.is_symlink()] if directory.is_dir() else []
     if len(inner) == 1:
-        return inner[0]
+        return inner[0], []
     if inner:
         raise FileNotFoundError(f"course grade: {directory} has {len(inner)} folders with a "
                                 f"minigrad/ package ({', '.join(p.name for p in inner)}); "
                                 "give the one to grade")
-    raise FileNotFoundError(f"course grade: {directory} has no minigrad/ package; give the "
-                            "folder of a handout or of the repository")
+    if directory.is_dir() and scratch is not None:
+        placed = _place_flat_upload(directory)
+        if placed:
+            arranged = scratch / "submission"
+            for source, name in placed.items():
+                (arranged / name).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, arranged / name)
+            (arranged / "minigrad").mkdir(exist_ok=True)
+            return arranged, [f"{source.relative_to(directory)} (graded as {name}, where "
+                              "its TASK markers belong)" for source, name in placed.items()]
+    raise FileNotFoundError(
+        f"course grade: {directory} has no minigrad/ package and no file with TASK markers; "
+        "upload the handout folder (or a zip of it), or the files you edited (those listed "
+        "under Files in the README's task table), with their TASK markers as they are")
+
+
+def _place_flat_upload(directory: Path) -> dict:
+    """{uploaded file: its path in the handout}, matched by the (task, description) of the
+    TASK regions each file holds; a file that fits no path or several, or two files for
+    one path, is refused with a message that says what to upload."""
+    from course.catalogue import TASKS
+    from course.regions import find_answers, find_regions
+
+    root = repository_root()
+    homes = {}  # (task number, description) -> the file that holds that region
+    for name in sorted({f for task in TASKS for f in task.files}):
+        for region in find_regions((root / name).read_text(encoding="utf-8"), name):
+            homes[(BY_ID[region.task].number, region.what)] = name
+    placed, taken = {}, {}
+    for path in sorted(p for p in directory.rglob("*.py") if p.is_file()
+                       and not p.is_symlink()):
+        if path.stat().st_size > 1_000_000:
+            continue
+        answers, _ = find_answers(path.read_text(encoding="utf-8", errors="replace"),
+                                  path.name)
+        names = {homes.get((a.number, a.what)) for a in answers}
+        if not answers:
+            continue
+        if None in names or len(names) != 1:
+            raise FileNotFoundError(
+                f"course grade: {path.name} holds TASK regions that belong to "
+                + ("no file of the handout (an edited description?)" if None in names
+                   else f"several files ({', '.join(sorted(names))})")
+                + "; upload the handout folder, or each edited file as it is")
+        (name,) = names
+        if name in taken:
+            raise FileNotFoundError(f"course grade: {taken[name].name} and {path.name} both "
+                                    f"hold the TASK regions of {name}; upload one of them")
+        taken[name], placed[path] = path, name
+    return placed
 
 
 def plan(task, sources, seed: int, position: int) -> list:
@@ -282,10 +342,25 @@ def write_atomically(path: Path, text: str):
 
 
 def grade(directory=".", task_ids=None, timeout=120.0, results=None, hidden=None,
-          seed=None, limits=None) -> dict:
+          seed=None, limits=None, hidden_visibility="after_published") -> dict:
     """Grade a submission; returns the payload written to results.json (plus the outcomes
-    under "_outcomes")."""
-    submission = submission_root(directory)
+    under "_outcomes"). The hidden checks' results go into their own entry per task, with
+    Gradescope's `hidden_visibility` ("after_published" by default: their names and
+    results show once the grades are published; "visible" joins them to the task's)."""
+    if hidden_visibility not in VISIBILITY:
+        raise ValueError(f"course grade: hidden visibility {hidden_visibility!r} is not one "
+                         f"of {', '.join(VISIBILITY)} (Gradescope's values)")
+    scratch = Path(tempfile.mkdtemp(prefix="grade-upload-"))
+    try:
+        return _grade(directory, scratch, task_ids, timeout, results, hidden, seed, limits,
+                      hidden_visibility)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _grade(directory, scratch, task_ids, timeout, results, hidden, seed, limits,
+           hidden_visibility) -> dict:
+    submission, arranged = submission_root(directory, scratch)
     marker = submission / MARKER
     listed = marker.read_text().split() if marker.exists() else []
     tasks = select(task_ids or listed or None)
@@ -294,7 +369,7 @@ def grade(directory=".", task_ids=None, timeout=120.0, results=None, hidden=None
     hidden = hidden if hidden is not None else (root / HIDDEN if (root / HIDDEN).is_dir()
                                                 else None)
     sources = list(BUILT_IN) + hidden_sources(hidden)
-    results = Path(results) if results else submission / "results.json"
+    results = Path(results) if results else Path(directory).resolve() / "results.json"
     kind = sandbox.choose([root, results.parent.resolve()]
                           + ([Path(hidden).resolve()] if hidden else []))
     seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % 2**63)
@@ -304,7 +379,7 @@ def grade(directory=".", task_ids=None, timeout=120.0, results=None, hidden=None
     before = _fingerprint(_judge_files(hidden_sources(hidden)))
     plans = [plan(task, sources, seed, position) for position, task in enumerate(tasks)]
     own = submission == root  # the repository itself: its solutions are the answers
-    notes = ignored(submission, tasks) if not own else []
+    notes = ignored(submission, tasks) if not own and not arranged else []
     # Every task the student was given is a stub in the child's tree unless answered; a
     # listed task cannot make a graded one keep its solution.
     given = select(sorted({t.id for t in tasks} | {i for i in listed if i in BY_ID}))
@@ -329,18 +404,40 @@ def grade(directory=".", task_ids=None, timeout=120.0, results=None, hidden=None
         "max_score": sum(r.task.points for r in outcomes),
         "output": (f"Inputs drawn with seed {seed} (grade --seed {seed} repeats them). "
                    f"Isolated by {SANDBOX_NAMES[kind]}.\n"
-                   + ("Ignored (only the lines between TASK markers are graded):\n"
+                   + ("A flat upload, each file placed by its TASK markers:\n"
+                      + "\n".join(f"  {n}" for n in arranged) if arranged else
+                      "Ignored (only the lines between TASK markers are graded):\n"
                       + "\n".join(f"  {n}" for n in notes) if notes else
                       "Nothing outside the TASK markers was changed.")),
         "seed": seed,
         "sandbox": kind,
         "ignored": notes,
-        "tests": [{"name": f"Task {r.task.number}: {r.task.title}", "score": r.score,
-                   "max_score": r.task.points, "output": r.output[:OUTPUT_LIMIT]}
-                  for r in outcomes],
+        "tests": [entry for r in outcomes for entry in _entries(r, hidden_visibility)],
     }
     write_atomically(results, json.dumps(payload, indent=2))
     return {**payload, "_outcomes": outcomes}
+
+
+VISIBILITY = ("hidden", "after_due_date", "after_published", "visible")
+
+
+def _entries(result, hidden_visibility) -> list:
+    """A task's entries in results.json: its public checks, and its hidden ones (from
+    `--hidden` files) apart, with Gradescope's visibility, unless that is "visible"."""
+    name = f"Task {result.task.number}: {result.task.title}"
+    hidden = [v for v in result.verdicts if v.check.source.endswith(".py")]
+    if not hidden or hidden_visibility == "visible":
+        return [{"name": name, "score": result.score, "max_score": result.task.points,
+                 "output": result.output[:OUTPUT_LIMIT]}]
+    public = [v for v in result.verdicts if v not in hidden]
+    entries = []
+    for part, verdicts, extra in ((name, public, {}),
+                                  (f"{name} (hidden checks)", hidden,
+                                   {"visibility": hidden_visibility})):
+        score, most = result.share(verdicts)
+        entries.append({"name": part, "score": score, "max_score": most,
+                        "output": result.describe(verdicts)[:OUTPUT_LIMIT], **extra})
+    return entries
 
 
 SANDBOX_NAMES = {"bwrap": "bubblewrap namespaces", "user": f"the user {sandbox.SANDBOX_USER}"}
