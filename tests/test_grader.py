@@ -382,27 +382,53 @@ def test_the_grader_and_the_handouts_tests_agree(handout, task_id, what, change,
     assert _handout_tests_pass(handout, task_id) is full
 
 
-def test_a_blank_task_costs_only_its_own_points_where_the_checks_can_stand_alone(handout):
-    # The engine's checks use only the example ops and the judge's own sum-back: a blank
-    # 1.2 and 1.3 cost 1.4 nothing. Multi-head attention runs on a stand-in for 2.2.
-    for task_id in ("task1_2", "task1_3", "task1_4", "task2_3"):  # 2.3's gradients need 1.x
+def test_a_blank_task_costs_only_its_own_points(handout):
+    # Every check stands alone. The engine's use only the example ops and the judge's own
+    # sum-back; attention's gradients are the exact derivative of the graph its forward
+    # recorded, replayed by the judge (no engine, no op backward); multi-head attention
+    # runs on a stand-in for 2.2. So with every other task blank, each answer earns all
+    # its points.
+    for task_id in ("task1_4", "task2_2", "task2_3"):
         answer(handout, task_id)
-    scores, outputs, _ = run(handout, "task1_4", "task2_2", "task2_3")
-    assert scores == {"1.4": 15, "2.2": 0, "2.3": 15}, outputs
+    scores, outputs, _ = run(handout)
+    assert scores == {"1.1": 0, "1.2": 0, "1.3": 0, "1.4": 15, "2.1": 0, "2.2": 10,
+                      "2.3": 15, "2.4": 0}, outputs
 
 
-def test_a_gradient_that_runs_another_tasks_answer_names_it(handout):
-    answer(handout, "task2_2")  # right, but the engine (1.4) and softmax backward are blank
+ATTENTION_AS_ONE_OP = """
+class Whole(mg.Function):  # attention as one op of its own, with a made-up backward
+    @staticmethod
+    def forward(ctx, q, k, v):
+        s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+        w = np.exp(s - s.max(-1, keepdims=True))
+        w = w / w.sum(-1, keepdims=True)
+        ctx.w = w
+        return w @ v
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad, grad
+out = Whole.apply(q, k, v)
+return out, mg.tensor(out.data)
+"""
+
+FORGED_SOFTMAX = """
+import importlib
+sm = importlib.import_module("attention.softmax")
+real = sm.Softmax.forward
+sm.Softmax.forward = staticmethod(lambda ctx, x, axis=-1: real(ctx, x * 0.5, axis))
+""" + textwrap.dedent(_solution("task2_2", "scaled dot-product attention"))
+
+
+@pytest.mark.parametrize("code, said", [
+    (ATTENTION_AS_ONE_OP, "is not one of the library's ops"),
+    (FORGED_SOFTMAX, "does not give what the forward recorded"),
+], ids=["an op of its own", "an op's forward patched"])
+def test_a_graph_the_judge_cannot_replay_earns_no_gradient_points(handout, code, said):
+    answer(handout, "task2_2", {"scaled dot-product attention": indent(code, 4)})
     scores, outputs, _ = run(handout, "task2_2")
-    assert 0 < scores["2.2"] < 10
-    assert "Task 1.4: implement" in outputs["2.2"]
-    for task_id in ("task1_3", "task1_4"):
-        answer(handout, task_id)
-    answer(handout, "task2_1", {"the backward of softmax": indent(  # a wrong one
-        "(y,) = ctx.saved_arrays\nreturn grad * y * (1 - y)", 8)})
-    scores, outputs, _ = run(handout, "task2_2")
-    assert 0 < scores["2.2"] < 10
-    assert "also run your answers to tasks 1.3, 1.4 and 2.1" in outputs["2.2"], outputs
+    assert scores["2.2"] < 10 * 3 / 5, outputs["2.2"]  # at most the forward values
+    assert said in outputs["2.2"], outputs["2.2"]
 
 
 def test_a_flat_upload_is_placed_by_its_markers_or_refused_saying_what_to_upload(handout,

@@ -1,23 +1,22 @@
 """Checks of scaled dot-product attention (task 2.2) and multi-head attention (task 2.3).
 
-Both are judged on their forward values *and* on the gradients backward finds through
-them: a random upstream gradient is backpropagated through the student's forward, and the
-gradients of q, k, v (or of x, the context and every projection weight) must equal the
-exact derivatives of the NumPy formula (numpy_attention.py, exact.py). Attention computed
-in NumPy and wrapped in mg.tensor gives the right values but no gradient at all, and
-scores only the forward outputs.
-
-Those gradients run the student's engine and op backwards too (tasks 1.x and 2.1): a wrong
-gradient's message names them. Task 2.3 runs on a stand-in for task 2.2's function, so a
-blank or wrong 2.2 costs nothing there.
+Both are judged on their forward values *and* on their gradients: a random upstream
+gradient is sent back through the graph the student's forward built, and the gradients
+of q, k, v (or of x, the context and every projection weight) must equal the exact
+derivatives of the NumPy formula (numpy_attention.py, exact.py). Those gradients are not
+the student's engine's: the forward's graph is recorded as it runs and the judge
+differentiates it exactly (graph.py), so a blank engine or softmax backward costs these
+tasks nothing, while attention computed in NumPy and wrapped in mg.tensor (a constant to
+the graph) gets the forward values right and no gradient at all. Task 2.3 runs on a
+stand-in for task 2.2's function, so a blank or wrong 2.2 costs nothing there either.
 """
 
 from unittest import mock
 
 import numpy as np
 
-from course.grader import exact
-from course.grader.checks import Check, Mistake, Partial, load_attr
+from course.grader import exact, graph
+from course.grader.checks import Check, Mistake, load_attr
 from course.grader.numpy_attention import (allowed_keys, attention_forward,
                                            multihead_forward, stand_in_attention)
 
@@ -33,23 +32,6 @@ def _array(value):
     if value is None:
         return None
     return np.array(getattr(value, "data", value), dtype=np.float64)
-
-
-def _grad(tensor):
-    return None if tensor.grad is None else np.array(tensor.grad, dtype=np.float64)
-
-
-def _backward(out, upstream, result: dict) -> bool:
-    """Backpropagate `upstream` through `out`; False when out has no graph to go through.
-    If backward fails (in the engine or an op's backward, other tasks' answers), the
-    forward values in `result` are still judged."""
-    if not getattr(out, "requires_grad", False):
-        return False
-    try:
-        out.backward(upstream)
-    except Exception as error:
-        raise Partial(result, error) from error
-    return True
 
 
 def _allowed(inputs, causal, flip=False, diagonal=0):
@@ -104,12 +86,26 @@ def sdpa_check(name, shapes, mask_kind="none", causal=False, scale=None):
         return drawn
 
     def compute(inputs):
+        from minigrad.hooks import using
+
         attend = load_attr("attention.attention.scaled_dot_product_attention")
         q, k, v = (_tensor(inputs[n]) for n in ("q", "k", "v"))
-        out, weights = attend(q, k, v, mask=inputs.get("mask"), causal=causal, scale=scale)
-        result = {"out": _array(out), "weights": _array(weights)}
-        _backward(out, inputs["upstream"], result)
-        return {**result, "grad_q": _grad(q), "grad_k": _grad(k), "grad_v": _grad(v)}
+        recorder = graph.recorder({"q": q, "k": k, "v": v})
+        with using(recorder):
+            out, weights = attend(q, k, v, mask=inputs.get("mask"), causal=causal, scale=scale)
+        # The gradients are the judge's: the exact derivative of the graph recorded here.
+        return {"out": _array(out), "weights": _array(weights),
+                **recorder.record({"out": out})}
+
+    def replay(inputs, got):
+        judged, record = graph.split(got)
+        try:
+            judged.update(graph.gradients(record, {n: inputs[n] for n in "qkv"}, "out",
+                                          inputs["upstream"]))
+            return judged, None
+        except graph.Unreplayable as problem:
+            return {**judged, **{f"grad_{n}": None for n in "qkv"}}, (
+                f"The gradients were not judged: {problem}.")
 
     def reference(inputs):
         allowed = _allowed(inputs, causal)
@@ -158,7 +154,7 @@ def sdpa_check(name, shapes, mask_kind="none", causal=False, scale=None):
                                       "s <= t (np.tril), not the future", causal, scale,
                                       flip=True))
     return Check("task2_2", name, draw, compute, reference=reference, mistakes=tuple(mistakes),
-                 depends=("task1_3", "task1_4", "task2_1"),
+                 replay=replay,
                  labels={"out": "the output", "weights": "the attention weights",
                          "grad_q": "the gradient of q", "grad_k": "the gradient of k",
                          "grad_v": "the gradient of v"},
@@ -219,22 +215,32 @@ def mha_check(kind, B=2, T=3, S=5, C=8, n_heads=2):
 
     def _multihead(inputs):
         import minigrad as mg
+        from minigrad.hooks import using
 
         mg.manual_seed(0)
         mha = load_attr("attention.multihead.MultiHeadAttention")(C, n_heads).to("float64")
         mha.load_state_dict({name: inputs[name] for name in PARAMETERS})
         x = _tensor(inputs["x"])
         context = _tensor(inputs["context"]) if "context" in inputs else None
-        y = mha(x, context=context, mask=inputs.get("mask"), causal=kind == "causal")
-        result = {"y": _array(y), "weights": _array(mha.attention_weights)}
-        _backward(y, inputs["upstream"], result)
-        result["grad_x"] = _grad(x)
-        if context is not None:
-            result["grad_context"] = _grad(context)
-        params = dict(mha.named_parameters())
-        for name in PARAMETERS:
-            result[f"grad_{name}"] = _grad(params[name])
-        return result
+        leaves = {"x": x, **({"context": context} if context is not None else {}),
+                  **dict(mha.named_parameters())}
+        recorder = graph.recorder(leaves)
+        with using(recorder):
+            y = mha(x, context=context, mask=inputs.get("mask"), causal=kind == "causal")
+        # The gradients are the judge's: the exact derivative of the graph recorded here.
+        return {"y": _array(y), "weights": _array(mha.attention_weights),
+                **recorder.record({"y": y})}
+
+    def replay(inputs, got):
+        judged, record = graph.split(got)
+        names = ["x"] + (["context"] if kind == "cross" else []) + list(PARAMETERS)
+        try:
+            judged.update(graph.gradients(record, {n: inputs[n] for n in names}, "y",
+                                          inputs["upstream"]))
+            return judged, None
+        except graph.Unreplayable as problem:
+            return {**judged, **{f"grad_{n}": None for n in names}}, (
+                f"The gradients were not judged: {problem}.")
 
     mistakes = [
         _mha_mistake("the heads are merged without moving the head axis back: transpose "
@@ -262,7 +268,7 @@ def mha_check(kind, B=2, T=3, S=5, C=8, n_heads=2):
             {k: v for k, v in inputs.items() if k != "upstream"}, wrt, inputs["upstream"])}
 
     return Check("task2_3", kind, draw, compute, reference=reference, mistakes=tuple(mistakes),
-                 depends=("task1_2", "task1_3", "task1_4"),
+                 replay=replay,
                  labels={"y": "the output", "weights": "mha.attention_weights"},
                  missing=missing)
 

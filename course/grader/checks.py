@@ -32,8 +32,8 @@ BUILT_IN = ("course.grader.op_checks", "course.grader.engine_checks",
 # The rest of course/grader/ (the mistake models, the sandbox, the runner) is the
 # instructor's alone.
 SPECIFICATION = tuple(f"course/grader/{name}.py" for name in (
-    "__init__", "checks", "exact", "compare", "numpy_attention", "op_checks", "engine_checks",
-    "attention_checks", "training_checks"))
+    "__init__", "checks", "exact", "graph", "compare", "numpy_attention", "op_checks",
+    "engine_checks", "attention_checks", "training_checks"))
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,9 @@ class Check:
     atol: float = 1e-13
     source: str = ""  # the module or file it came from (set when loaded)
     summed_back: bool = False  # outputs in a broadcast shape are summed to the expected one
-    # Other tasks whose answers compute() also runs (the engine and op backwards under an
-    # attention's gradients): a wrong output there names them.
-    depends: tuple = ()
+    # Judge-side, before comparing: (inputs, outputs) -> (outputs, note or None), e.g. the
+    # gradients of a recorded graph (graph.py) in place of the record.
+    replay: Callable = None
 
     def expected(self, inputs: dict) -> dict:
         """The expected outputs: the reference, or for a hidden check without one, compute
@@ -71,16 +71,6 @@ class Check:
 
     def label(self, output: str) -> str:
         return self.labels.get(output, output)
-
-
-class Partial(Exception):
-    """Raised by a check's compute when part of it failed: the outputs it has (say, an
-    attention's forward values) are judged, and the error (say, in the engine, which the
-    gradients need) is reported beside them."""
-
-    def __init__(self, outputs: dict, error: BaseException):
-        super().__init__(str(error))
-        self.outputs, self.error = outputs, error
 
 
 def load(source: str) -> list:

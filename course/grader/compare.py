@@ -139,22 +139,14 @@ def summed_back(got: dict, expected: dict) -> dict:
     return fitted
 
 
-def _depends(check, keys) -> list:
-    """Where gradients also ran other tasks' answers: say so beside a wrong one."""
-    if not check.depends or not any(k.startswith("grad_") for k in keys):
-        return []
-    numbers = [t[len("task"):].replace("_", ".") for t in check.depends]
-    listed = ", ".join(numbers[:-1]) + f" and {numbers[-1]}" if len(numbers) > 1 \
-        else numbers[0]
-    return [f"The gradients also run your answers to tasks {listed} (the op backwards and "
-            "the engine): where those fail their own checks, fix them first."]
-
-
 def judge(check, inputs, expected, got, error=None) -> Verdict:
     """Compare the child's outputs (`got`, or the `error` it raised) with `expected`."""
     verdict = Verdict(check, total=len(expected))
     if check.summed_back and got:
         got = summed_back(got, expected)
+    note = None
+    if check.replay is not None and got:
+        got, note = check.replay(inputs, got)
     if error is not None:
         hint = ERROR_HINTS.get(error.get("type", ""), "")
         where = f" (at {error['where']})" if error.get("where") else ""
@@ -190,5 +182,6 @@ def judge(check, inputs, expected, got, error=None) -> Verdict:
     if wrong:
         for sentence in _likely(check, inputs, expected, got, wrong):
             verdict.messages.append(f"Likely mistake: {sentence}.")
-    verdict.messages += _depends(check, wrong + missing)
+    if note and (wrong or missing):
+        verdict.messages.append(note)
     return verdict

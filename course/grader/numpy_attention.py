@@ -63,31 +63,50 @@ def multihead_forward(inputs, kind, n_heads, merge_transposed=True, split_transp
     return {"y": y, "weights": weights}
 
 
+def _exact_attention_op():
+    """The stand-in's op, made on first use (minigrad is imported only where checks run)."""
+    global ExactAttention
+    if ExactAttention is None:
+        import minigrad as mg
+
+        class _ExactAttention(mg.Function):
+            """softmax(q k^T scale) v as one op: the NumPy formula forward, its exact
+            derivative (the complex step) backward."""
+
+            name = "exact_attention"
+
+            @staticmethod
+            def forward(ctx, q, k, v, allowed, scale):
+                ctx.arrays, ctx.allowed, ctx.scale = (q, k, v), allowed, scale
+                return attention_forward(q, k, v, allowed, scale)[0]
+
+            @staticmethod
+            def backward(ctx, grad):
+                q, k, v = ctx.arrays
+                grads = exact.gradients(
+                    lambda q, k, v: attention_forward(q, k, v, ctx.allowed, ctx.scale)[0],
+                    {"q": q, "k": k, "v": v}, ("q", "k", "v"), grad)
+                return grads["grad_q"], grads["grad_k"], grads["grad_v"], None, None
+
+        _ExactAttention.__qualname__ = "ExactAttention"
+        ExactAttention = _ExactAttention
+    return ExactAttention
+
+
+ExactAttention = None  # the op class, once made; found here by name when a graph is replayed
+
+
 def stand_in_attention():
     """scaled_dot_product_attention as a minigrad op whose forward is the NumPy formula and
     whose backward is its exact derivative: multi-head attention built on it runs none of
     the student's own attention, softmax or their backwards."""
     import minigrad as mg
 
-    class ExactAttention(mg.Function):
-        name = "exact_attention"
-
-        @staticmethod
-        def forward(ctx, q, k, v, allowed, scale):
-            ctx.arrays, ctx.allowed, ctx.scale = (q, k, v), allowed, scale
-            return attention_forward(q, k, v, allowed, scale)[0]
-
-        @staticmethod
-        def backward(ctx, grad):
-            q, k, v = ctx.arrays
-            grads = exact.gradients(
-                lambda q, k, v: attention_forward(q, k, v, ctx.allowed, ctx.scale)[0],
-                {"q": q, "k": k, "v": v}, ("q", "k", "v"), grad)
-            return grads["grad_q"], grads["grad_k"], grads["grad_v"], None, None
+    op = _exact_attention_op()
 
     def attend(q, k, v, mask=None, causal=False, scale=None):
         allowed = allowed_keys(mask, causal, q.shape[-2], k.shape[-2])
-        out = ExactAttention.apply(q, k, v, allowed, scale)
+        out = op.apply(q, k, v, allowed, scale)
         weights = attention_forward(q.data, k.data, v.data, allowed, scale)[1]
         return out, mg.tensor(weights)
     return attend

@@ -28,6 +28,7 @@ from course.catalogue import BY_ID, select
 from course.grader import sandbox
 from course.grader.checks import BUILT_IN, checks_for, hidden_sources
 from course.grader.compare import judge
+from course.grader.graph import PREFIX as GRAPH
 from course.grader.tree import build_tree, ignored, read_answers
 from course.handout import MARKER, repository_root
 
@@ -215,8 +216,11 @@ def _load_output(outputs: Path, i: int, expected: dict):
                 raise ValueError(f"the outputs hold more than {limit} bytes")
         data.seek(0)
         with np.load(data, allow_pickle=False) as stored:
-            got = {k: stored[k] if stored[k].dtype == bool else
-                   np.asarray(stored[k], dtype=np.float64) for k in stored.files}
+            # Judged outputs as float64; a recorded graph's arrays keep their dtype (an
+            # index array must stay integer), numbers only.
+            got = {k: stored[k] if stored[k].dtype == bool or (
+                k.startswith(GRAPH) and stored[k].dtype.kind in "iu") else
+                np.asarray(stored[k], dtype=np.float64) for k in stored.files}
         got.update({k: None for k in missing})
         return got, error
     except Exception as problem:  # whatever the files hold, they are not a result
