@@ -122,7 +122,10 @@ def test_patches_made_inside_a_region_fake_nothing(handout):
     answer(handout, "task1_1", {"the backward of exp": patch_then_wrong})
     answer(handout, "task1_3")  # honest
     scores, outputs, _ = run(handout, "task1_1", "task1_3")
-    assert scores["1.1"] == pytest.approx(10 * 6 / 7, abs=0.01)  # exp, and only exp, lost
+    from course.grader.checks import BUILT_IN, checks_for
+
+    n = len(checks_for("task1_1", BUILT_IN))
+    assert scores["1.1"] == pytest.approx(10 * (n - 1) / n, abs=0.01)  # exp alone lost
     assert scores["1.3"] == 15, outputs["1.3"]
     assert "FAIL exp" in outputs["1.1"]
     assert "returns the incoming gradient unchanged" in outputs["1.1"]

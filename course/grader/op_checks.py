@@ -140,6 +140,12 @@ def away_from_zero(*shape):
     return make
 
 
+def _with_zeros(rng):
+    a = rng.standard_normal((3, 4))
+    a[rng.random((3, 4)) < 0.4] = 0.0
+    return {"a": a}
+
+
 def inputs(**makers):
     return lambda rng: {name: make(rng) for name, make in makers.items()}
 
@@ -179,6 +185,10 @@ TASK1_1 = [
              mistakes=ELEMENTWISE + (Mistake(
                  "relu's derivative is the mask x > 0 (1 or 0), not relu(x) itself",
                  lambda i, e: {"grad_a": i["upstream"] * np.maximum(i["a"], 0)}),)),
+    op_check("task1_1", "relu at 0 (the docstring: 0 there)", OPS + "elementwise.Relu",
+             _with_zeros, _relu, mistakes=(Mistake(
+                 "at a == 0 the gradient is 0 (the docstring, as PyTorch): use a > 0, "
+                 "not a >= 0", lambda i, e: {"grad_a": i["upstream"] * (i["a"] >= 0)}),)),
 ]
 
 # ---- task 1.3: reductions and matmul ------------------------------------------------------
