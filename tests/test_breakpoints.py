@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import attention  # noqa: F401  (so that sys.modules holds attention.softmax)
@@ -96,3 +97,27 @@ def test_the_ide_launch_configuration_runs_the_step_through_example_with_library
         assert os.path.exists(program), program
         assert configuration["justMyCode"] is False  # breakpoints in minigrad/ops work
     assert ["--break-on", "softmax"] in [c.get("args") for c in configurations]
+
+
+def test_explain_at_a_break_on_stop_prints_the_jacobian_then_backward_goes_on(tmp_path):
+    # A real pdb session through a pipe: the alias works at the stop, after `up` (it
+    # explains the stopped op, whatever frame is shown), and `c` finishes backward.
+    done = run_script(tmp_path, ["explain", "up", "explain", "c"],
+                      options="break_on='softmax'")
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "'explain' shows why it sends what it sends" in out
+    assert out.count("local Jacobian dy/dx (3 x 3)") == 2
+    assert out.count("equals what backward sent") == 2
+    assert "y[0,2]" in out and "x[0,1]" in out
+    assert "after backward: True" in out
+
+
+def test_each_trace_step_explains_its_node():
+    x = mg.tensor([[0.5, 1.0, -1.0]], requires_grad=True)
+    with mg.trace_backward() as trace:
+        (x * 2.0).exp().sum().backward()
+    explained = [step.explain() for step in trace.steps]
+    assert [e.fn.name for e in explained] == [step.op for step in trace.steps]
+    exp_step = explained[[s.op for s in trace.steps].index("exp")]
+    np.testing.assert_allclose(exp_step.sent[0], exp_step.incoming * np.exp(x.data * 2.0))

@@ -2,8 +2,10 @@
 
     loss.backward(break_on="softmax")   # an op's class, class name or op name, or a list
 
-At the prompt, `p grad.shape` shows the gradient arriving at the op's output, `p ctx` the
-op, its inputs and where it was created, `p ctx.saved_arrays` what its forward kept; `n`
+At the prompt, `explain` shows why this op sends what it sends (its formula, its local
+Jacobian and J^T . grad; see explain.py), `p grad.shape` the gradient arriving at the op's
+output, `p ctx` the op, its inputs and where it was created, `p ctx.saved_arrays` what its
+forward kept; `n`
 steps through the backward line by line, `up` walks to the engine loop and on to your
 `loss.backward()` line, `c` continues, and `q` stops backward with a BackwardStopped error
 (the gradients are then incomplete).
@@ -44,10 +46,11 @@ class BreakOn(hooks.Tool):
         import bdb  # here, not at the top: importing pdb costs every `import minigrad`
 
         print(f"--- break_on={self.ops!r}: stopping in {ctx.fn.__name__}.backward "
-              f"(incoming gradient {grad.shape}){ctx.where()}. 'p ctx' shows the op, 'up' "
-              "walks to the engine and to your backward() line, 'c' continues, 'q' stops "
-              "backward ---")
+              f"(incoming gradient {grad.shape}){ctx.where()}. 'explain' shows why it sends "
+              "what it sends, 'p ctx' the op, 'up' walks to the engine and to your "
+              "backward() line, 'c' continues, 'q' stops backward ---")
         debugger = _Debugger()
+        debugger.node = (ctx, grad)
         code = ctx.fn.backward.__code__
         # A one-time breakpoint at the backward's first line, with tracing started from
         # the outermost frame: so the stop has the whole stack (where, up) above it.
@@ -72,9 +75,25 @@ def _debugger_class():
     class Debugger(pdb.Pdb):
         """pdb, without announcing that our one-time breakpoint was used up."""
 
+        node = None  # (ctx, grad) of the op whose backward this stop is in
+
         def message(self, msg):
             if not str(msg).startswith("Deleted breakpoint"):
                 super().message(msg)
+
+        def do_explain(self, arg):
+            """explain
+            Why the op of this stop sends what it sends: its formula, inputs, the gradient
+            that arrived, each input's local Jacobian and J^T . grad (mg.explain)."""
+            from minigrad.debug.explain import explain_node
+
+            if self.node is None:
+                self.error("explain: not stopped in an op's backward")
+                return
+            try:
+                self.message(str(explain_node(*self.node)))
+            except Exception as error:  # a backward that fails: say so, stay at the prompt
+                self.error(f"explain: {type(error).__name__}: {error}")
     return Debugger
 
 

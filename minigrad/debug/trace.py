@@ -58,6 +58,13 @@ class Step:
     grad_norm: float
     sent: list = field(default_factory=list)
     source: str | None = None
+    node: tuple = field(default=None, repr=False, compare=False)  # (ctx, incoming grad)
+
+    def explain(self):
+        """Why this step's op sent what it sent (mg.explain for this node)."""
+        from minigrad.debug.explain import explain_node
+
+        return explain_node(*self.node)
 
 
 class BackwardTrace(hooks.Tool):
@@ -106,7 +113,7 @@ class BackwardTrace(hooks.Tool):
         changed = [(id(tensor), grad)]
         self._tensors.append(tensor)
         step = Step(len(self.steps) + 1, ctx.fn.name, _label(tensor), grad.shape,
-                    _norm(grad), source=ctx.note("source"))
+                    _norm(grad), source=ctx.note("source"), node=(ctx, grad))
         for i, (parent, g) in enumerate(zip(ctx.inputs, grads)):
             if g is None:
                 continue
