@@ -196,6 +196,10 @@ points when your instructor grades, on fresh inputs (there may be hidden checks 
 `python -m course grade` here runs your code without the grader's sandbox, so every line
 it prints says "not isolated": a self-check, not your grade.
 
+To look inside your code while a test runs, put `breakpoint()` in your answer and run that
+task's tests (`python -m pytest -m {first_id}`): they run in one process, so the debugger
+prompt comes to your terminal (`p grad.shape`, `n`, `c`; `q` ends the run).
+
 ## Hand in
 
 Upload this whole folder (or a zip of it), or only the files you edited: those in the

@@ -25,6 +25,19 @@ threadpoolctl.threadpool_limits(limits=1)
 
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """One process where a learner may stop in the debugger: one task's tests (`-m task1_1`,
+    the handout's command), --pdb or --trace. Otherwise the suite runs on every core
+    (-n auto in addopts), where `breakpoint()` cannot reach the terminal."""
+    selected = config.getoption("markexpr", "") or ""
+    if "task" in selected or config.getoption("usepdb", False) or \
+            config.getoption("trace", False):
+        if config.pluginmanager.hasplugin("xdist"):
+            config.option.numprocesses = 0
+            config.option.dist = "no"
+
+
 def pytest_configure(config):
     # One marker per assignment task (tests/test_tasks.py), from the course catalogue.
     from course.catalogue import TASKS
