@@ -47,8 +47,8 @@ class Softmax(mg.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task2_1: the backward of softmax
         (y,) = ctx.saved_arrays
+        # BEGIN SOLUTION task2_1: the backward of softmax
         # Jacobian of softmax is diag(y) - y y^T; applied to grad without building it:
         return y * (grad - np.sum(grad * y, axis=ctx.axis, keepdims=True))
         # END SOLUTION
@@ -73,8 +73,8 @@ class LogSoftmax(mg.Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task2_1: the backward of log_softmax
         (y,) = ctx.saved_arrays
+        # BEGIN SOLUTION task2_1: the backward of log_softmax
         return grad - np.exp(y) * np.sum(grad, axis=ctx.axis, keepdims=True)
         # END SOLUTION
 

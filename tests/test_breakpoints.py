@@ -66,7 +66,7 @@ def test_q_at_a_break_on_stop_stops_backward_with_one_clear_error(tmp_path):
 
 def test_q_at_a_breakpoint_in_an_ops_backward_under_python_m_pdb_quits_cleanly(tmp_path):
     code = sys.modules["attention.softmax"].Softmax.backward.__code__
-    line = code.co_firstlineno + 3  # inside the body
+    line = code.co_firstlineno + 2  # the body's first line (after the decorator and def)
     done = run_script(tmp_path, [f"break {code.co_filename}:{line}", "c", "q"],
                       under_pdb=True)
     out = done.stdout + done.stderr
@@ -134,10 +134,30 @@ def test_breakpoint_in_an_answer_stops_at_the_prompt_under_the_handouts_test_com
     handout = tmp_path / "handout"
     make(handout, ["task1_1"])
     answer(handout, "task1_1", {"the backward of exp": "        (out,) = ctx.saved_arrays\n"
-                                "        breakpoint()\n        return grad * out"})
+                                "        breakpoint()\n        return out * grad"})
     done = subprocess.run([sys.executable, "-m", "pytest", "-m", "task1_1", "-k", "exp",
                            "-p", "no:cacheprovider", "tests/test_tasks.py"],
                           input="p out.shape\nc\n", capture_output=True, text=True,
                           timeout=120, cwd=handout, env={**os.environ, "PYTHONPATH": str(handout)})
     assert "(Pdb)" in done.stdout and "(2, 3)" in done.stdout, done.stdout[-2000:]
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
+
+
+def test_the_first_line_of_every_backward_is_code_where_a_breakpoint_stops():
+    # An editor moves a breakpoint set on a comment (a task's BEGIN marker) elsewhere, to
+    # the def line, which runs at import: so each backward starts with a line of code.
+    import ast
+    from pathlib import Path
+
+    offenders = []
+    for path in sorted([*Path(ROOT, "minigrad", "ops").glob("*.py"),
+                        *Path(ROOT, "attention").glob("*.py")]):
+        lines = path.read_text().splitlines()
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if not isinstance(node, ast.FunctionDef) or node.name != "backward":
+                continue
+            start = node.body[0].end_lineno if ast.get_docstring(node) else node.lineno
+            first = next(line for line in lines[start:] if line.strip())
+            if first.strip().startswith("#"):
+                offenders.append(f"{path.name}:{node.lineno}")
+    assert not offenders, offenders

@@ -90,8 +90,8 @@ class Div(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task1_1: the backward of div (a / b)
         a, b = ctx.saved_arrays
+        # BEGIN SOLUTION task1_1: the backward of div (a / b)
         grad_a = grad / b
         return grad_a, -grad_a * a / b
         # END SOLUTION

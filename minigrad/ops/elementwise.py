@@ -24,8 +24,8 @@ class Exp(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task1_1: the backward of exp
         (out,) = ctx.saved_arrays
+        # BEGIN SOLUTION task1_1: the backward of exp
         return grad * out
         # END SOLUTION
 
@@ -43,8 +43,8 @@ class Log(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task1_1: the backward of log
         (a,) = ctx.saved_arrays
+        # BEGIN SOLUTION task1_1: the backward of log
         return grad / a
         # END SOLUTION
 
@@ -63,8 +63,8 @@ class Sqrt(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task1_1: the backward of sqrt
         (out,) = ctx.saved_arrays
+        # BEGIN SOLUTION task1_1: the backward of sqrt
         return grad / (2 * out)
         # END SOLUTION
 
@@ -82,8 +82,8 @@ class Tanh(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task1_1: the backward of tanh
         (out,) = ctx.saved_arrays
+        # BEGIN SOLUTION task1_1: the backward of tanh
         return grad * (1 - out * out)
         # END SOLUTION
 
@@ -102,8 +102,8 @@ class Sigmoid(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task1_1: the backward of sigmoid
         (out,) = ctx.saved_arrays
+        # BEGIN SOLUTION task1_1: the backward of sigmoid
         return grad * out * (1 - out)
         # END SOLUTION
 
@@ -121,8 +121,8 @@ class Relu(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task1_1: the backward of relu
         (a,) = ctx.saved_arrays
+        # BEGIN SOLUTION task1_1: the backward of relu
         # where, not grad * mask: an inf arriving where a <= 0 must give 0, not inf * 0 = NaN
         # (and a NaN input passes its gradient on, as PyTorch's relu does)
         return np.where(a <= 0, 0, grad)

@@ -51,8 +51,8 @@ class MatMul(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task1_3: the backward of matmul
         a, b = ctx.saved_arrays
+        # BEGIN SOLUTION task1_3: the backward of matmul
         # Treat a vector as a 1-row (left) or 1-column (right) matrix, so grad gains that axis.
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b

@@ -60,8 +60,9 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        axes, keepdims, shape = ctx.axes, ctx.keepdims, ctx.shape  # what forward kept
         # BEGIN SOLUTION task1_3: the backward of sum
-        return np.broadcast_to(_restore_axes(grad, ctx.axes, ctx.keepdims), ctx.shape)
+        return np.broadcast_to(_restore_axes(grad, axes, keepdims), shape)
         # END SOLUTION
 
 
@@ -83,9 +84,9 @@ class Mean(Function):
 
     @staticmethod
     def backward(ctx, grad):
+        axes, keepdims, shape, count = ctx.axes, ctx.keepdims, ctx.shape, ctx.count
         # BEGIN SOLUTION task1_3: the backward of mean
-        grad = _restore_axes(grad, ctx.axes, ctx.keepdims) / ctx.count
-        return np.broadcast_to(grad, ctx.shape)
+        return np.broadcast_to(_restore_axes(grad, axes, keepdims) / count, shape)
         # END SOLUTION
 
 
@@ -116,8 +117,8 @@ class Max(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # BEGIN SOLUTION task1_3: the backward of max (ties share the gradient)
         a, out = ctx.saved_arrays
+        # BEGIN SOLUTION task1_3: the backward of max (ties share the gradient)
         # Ties share the gradient (as torch.amax does), so the sum over them is unchanged.
         winners = a == out
         count = np.sum(winners, axis=ctx.axes, keepdims=True)
