@@ -161,3 +161,46 @@ def test_the_first_line_of_every_backward_is_code_where_a_breakpoint_stops():
             if first.strip().startswith("#"):
                 offenders.append(f"{path.name}:{node.lineno}")
     assert not offenders, offenders
+
+
+def _launch(name):
+    """argv and cwd of a configuration in .vscode/launch.json, as VS Code would run it."""
+    import json
+
+    configurations = json.loads(open(os.path.join(ROOT, ".vscode", "launch.json")).read())
+    (config,) = [c for c in configurations["configurations"] if c["name"] == name]
+    expand = lambda text: text.replace("${workspaceFolder}", ROOT)  # noqa: E731
+    return ([expand(config["program"]), *map(expand, config.get("args", []))],
+            expand(config["cwd"]), config.get("justMyCode", True))
+
+
+def test_a_breakpoint_on_the_first_line_of_softmax_backward_stops_there_in_vs_code():
+    from tests.dap import DebugSession
+
+    argv, cwd, just_my_code = _launch("Step through backprop")
+    code = sys.modules["attention.softmax"].Softmax.backward.__code__
+    first = code.co_firstlineno + 2  # after @staticmethod and def: the body's first line
+    with DebugSession(argv, cwd=cwd) as session:
+        session.start(breakpoints={code.co_filename: [first]}, just_my_code=just_my_code)
+        frame = session.wait_stopped()
+        assert (frame["path"], frame["line"], frame["name"]) == (code.co_filename, first,
+                                                                  "backward")
+        session.resume()
+        session.wait_event("terminated")
+
+
+def test_break_on_under_vs_codes_debugger_stops_in_the_editor_and_steps_into_backward():
+    from tests.dap import DebugSession
+
+    argv, cwd, just_my_code = _launch("Step through backprop, stopping in softmax's backward")
+    code = sys.modules["attention.softmax"].Softmax.backward.__code__
+    with DebugSession(argv, cwd=cwd) as session:
+        session.start(just_my_code=just_my_code)
+        frame = session.wait_stopped()
+        assert frame["path"].endswith(os.path.join("minigrad", "debug", "breakpoints.py"))
+        session.step_in()
+        frame = session.wait_stopped()
+        assert (frame["path"], frame["line"]) == (code.co_filename, code.co_firstlineno + 2)
+        session.resume()
+        session.wait_event("terminated")
+    assert "Step Into (F11) enters it" in session.output()

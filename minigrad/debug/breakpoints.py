@@ -2,6 +2,9 @@
 
     loss.backward(break_on="softmax")   # an op's class, class name or op name, or a list
 
+Under VS Code's debugger (debugpy), pdb cannot run (both want sys.settrace): the editor
+stops on the line that calls the op's backward instead, and Step Into enters it.
+
 At the prompt, `explain` shows why this op sends what it sends (its formula, its local
 Jacobian and J^T . grad; see explain.py), `p grad.shape` the gradient arriving at the op's
 output, `p ctx` the op, its inputs and where it was created, `p ctx.saved_arrays` what its
@@ -43,6 +46,9 @@ class BreakOn(hooks.Tool):
     def run_backward(self, ctx, grad):
         if not self.matches(ctx):
             return None
+        ide = _ide_debugger()
+        if ide is not None:
+            return _stop_in_the_ide(ide, ctx, grad)
         import bdb  # here, not at the top: importing pdb costs every `import minigrad`
 
         print(f"--- break_on={self.ops!r}: stopping in {ctx.fn.__name__}.backward "
@@ -67,6 +73,26 @@ class BreakOn(hooks.Tool):
             sys.settrace(previous)
             debugger.clear_all_breaks()
         return grads if grads is not None else (None,)
+
+
+def _ide_debugger():
+    """debugpy (VS Code's debugger) when one is attached to this process, else None: pdb
+    cannot run under it (both want sys.settrace), so the stop is the IDE's."""
+    debugpy = sys.modules.get("debugpy")
+    try:
+        return debugpy if debugpy is not None and debugpy.is_client_connected() else None
+    except Exception:  # an old or partial debugpy: use pdb
+        return None
+
+
+def _stop_in_the_ide(debugpy, ctx, grad):
+    """Stop in the editor on the op's backward call, then step into it: the editor shows
+    the backward's first line, as pdb does in a terminal."""
+    print(f"--- break_on={ctx.fn.name!r}: stopped on the call of {ctx.fn.__name__}.backward "
+          f"(incoming gradient {grad.shape}){ctx.where()}; Step Into (F11) enters it ---")
+    debugpy.breakpoint()
+    grads = ctx.fn.backward(ctx, grad)  # Step Into (F11) here enters the op's backward
+    return grads if grads is not None else (None,)
 
 
 def _debugger_class():
