@@ -89,7 +89,13 @@ class DebugSession:
             if event["event"] == name:
                 return self.events.pop(i)
         while True:
-            message = self._read()
+            try:
+                message = self._read()
+            except TimeoutError:
+                seen = [e["event"] + (f" ({e['body'].get('reason')})" if e["event"] ==
+                                      "stopped" else "") for e in self.events]
+                raise TimeoutError(f"no {name!r} event within {self.timeout:g} s; events "
+                                   f"so far: {seen}") from None
             if message["type"] == "event" and message["event"] == name:
                 return message
             if message["type"] == "event":
@@ -118,6 +124,9 @@ class DebugSession:
         top = frames[0]
         return {"path": top["source"].get("path", ""), "line": top["line"],
                 "name": top["name"], "reason": event["body"].get("reason")}
+
+    def clear_breakpoints(self, path):
+        self.request("setBreakpoints", source={"path": str(path)}, breakpoints=[])
 
     def step_in(self):
         self.request("stepIn", threadId=self.thread_id)

@@ -166,3 +166,40 @@ def test_recording_a_long_chain_takes_memory_linear_in_its_length():
     small, large = peak(1000), peak(4000)
     # A copy of the gradient table per step grew 16-fold here; linear growth is 4-fold.
     assert large < 6 * small, (small, large)
+
+
+@pytest.mark.slow
+def test_html_page_keeps_controls_caption_and_the_current_node_in_view_at_1280x800(tmp_path):
+    from selenium.webdriver.common.by import By
+
+    trace, path = toy_trace(tmp_path)
+    browser = _browser()
+    try:
+        browser.set_window_size(1280, 800)
+        browser.get("file://" + os.path.abspath(path))
+        inner = browser.execute_script("return [window.innerWidth, window.innerHeight]")
+
+        def inside(element):
+            r = browser.execute_script("var r = arguments[0].getBoundingClientRect();"
+                                       "return [r.left, r.top, r.right, r.bottom];", element)
+            return r[0] >= 0 and r[1] >= 0 and r[2] <= inner[0] and r[3] <= inner[1]
+
+        for k in range(len(trace) + 1):
+            assert int(browser.find_element(By.TAG_NAME, "body").get_attribute(
+                "data-frame")) == k
+            for control in ("next", "prev", "caption", "counter"):
+                assert inside(browser.find_element(By.ID, control)), (k, control)
+            current = browser.find_elements(By.CSS_SELECTOR, "#graph g.current")
+            assert current and all(inside(g) for g in current), k
+            # The node's text is legible: at least 11 px tall on screen.
+            text = current[0].find_element(By.TAG_NAME, "text")
+            px = browser.execute_script("var t = arguments[0];"
+                                        "return t.getBoundingClientRect().height;", text)
+            assert px >= 11, (k, px)
+            if k:
+                shown = browser.find_element(By.ID, "explain").get_attribute("textContent")
+                assert shown == str(trace.steps[k - 1].explain()), k
+                assert browser.find_elements(By.CSS_SELECTOR, "#heat td")
+            browser.find_element(By.ID, "next").click()
+    finally:
+        browser.quit()

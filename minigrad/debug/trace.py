@@ -14,6 +14,7 @@ frames in order shows gradients flowing from the output back to the parameters.
 
 import html
 import json
+import re
 import warnings
 from dataclasses import dataclass, field
 
@@ -177,7 +178,9 @@ class BackwardTrace(hooks.Tool):
     def to_html(self, path: str, **draw_options) -> str:
         """One self-contained HTML page (no server, no network) stepping through backward:
         one drawing of the graph, restyled at each step (the op that just ran highlighted,
-        tensors whose gradient is not known yet faded), so the page stays small."""
+        tensors whose gradient is not known yet faded), so the page stays small. The view
+        follows the current node at a legible size (pan and zoom by hand too); beside it,
+        the gradient that arrived as a heatmap and the node's mg.explain text."""
         from minigrad.debug.viz import _collect, draw, render_bytes
 
         if self.root is None:
@@ -200,14 +203,40 @@ class BackwardTrace(hooks.Tool):
                 "new": [node[i] for i, _ in changed if i in node],
                 "caption": _caption(self.steps[k - 1]) if k else
                 "Frame 0: backward starts from the output's gradient (1 for a loss).",
+                "explain": _explained(self.steps[k - 1]) if k else None,
+                "grad": _heatmap(self.steps[k - 1].node[1]) if k else None,
             })
         page = _PAGE.replace("{{SVG}}", svg)
         page = page.replace("{{FRAMES}}", json.dumps(frames).replace("</", "<\\/"))
         page = page.replace("{{NEEDING}}", json.dumps(needing))
+        sizes = re.findall(r'font-size="([\d.]+)"', svg)
+        page = page.replace("{{FONT}}", str(max(map(float, sizes)) if sizes else 14.0))
         page = page.replace("{{TABLE}}", html.escape(self.table()))
         with open(path, "w", encoding="utf-8") as f:
             f.write(page)
         return path
+
+
+def _explained(step: Step) -> str:
+    """The step's explain text, as mg.explain prints it (or why there is none)."""
+    try:
+        return str(step.explain())
+    except Exception as error:  # an op whose forward cannot run again: say so, go on
+        return f"(this node cannot be explained: {type(error).__name__}: {error})"
+
+
+def _heatmap(grad, most: int = 8) -> dict:
+    """The gradient as a small table for the page: its last two axes (at most 8 x 8) of the
+    first slice of the others, with its shape."""
+    grad = np.asarray(grad, dtype=np.float64)
+    table = grad.reshape((1,) * max(0, 2 - grad.ndim) + grad.shape)
+    table = table[(0,) * (table.ndim - 2)][:most, :most]
+    shown = "all of it" if table.size == grad.size else (
+        f"the first {table.shape[0]} x {table.shape[1]} values"
+        + (" of its first slice" if grad.ndim > 2 else ""))
+    return {"shape": list(grad.shape), "rows": table.shape[0], "cols": table.shape[1],
+            "values": [float(v) for v in table.reshape(-1)],
+            "note": f"Showing {shown}; red is positive, blue negative."}
 
 
 def _caption(step: Step) -> str:
@@ -226,31 +255,99 @@ def trace_backward() -> BackwardTrace:
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>minigrad: stepping through backward</title>
 <style>
- body { font-family: Helvetica, Arial, sans-serif; margin: 1em; }
- #graph svg { max-width: 100%; height: auto; }
+ html, body { height: 100%; margin: 0; font-family: Helvetica, Arial, sans-serif; }
+ body { display: flex; flex-direction: column; }
+ #bar { flex: none; padding: .4em .8em; background: #fafafa; border-bottom: 1px solid #ddd; }
+ #bar button { font-size: 14px; margin-right: .3em; }
+ #caption { margin: .4em 0 0; background: #fff8e1; padding: .4em;
+            border-left: 4px solid #ffb300; font-size: 14px; }
+ #main { flex: 1; display: flex; min-height: 0; }
+ #view { flex: 1; overflow: hidden; cursor: grab; background: white; position: relative; }
+ #graph, #graph svg { width: 100%; height: 100%; display: block; }
  #graph .pending { opacity: 0.25; }
  #graph .current polygon, #graph .current ellipse, #graph .current path { fill: #ffd54f; }
- #caption { background: #fff8e1; padding: .5em; border-left: 4px solid #ffb300; }
- button { font-size: 1em; margin-right: .3em; }
- pre { font-size: 12px; background: #f5f5f5; padding: .5em; overflow-x: auto; }
+ #side { flex: none; width: 38%; max-width: 560px; overflow: auto; padding: .5em .8em;
+         border-left: 1px solid #ddd; font-size: 13px; }
+ #side pre { font-size: 12px; background: #f5f5f5; padding: .5em; overflow-x: auto; }
+ #heat td { width: 2.2em; height: 1.4em; font-size: 10px; text-align: center; }
+ .hint { color: #666; font-size: 12px; }
 </style></head><body>
-<h2>Stepping through backward</h2>
-<p>Each step runs one node's backward, in the order the engine ran them. The op that just
-ran is highlighted; tensors whose gradient is not known yet are faded, and each box shows
-the gradient it ends up with. Keys: &larr; and &rarr; step, Home and End jump.</p>
-<div><button id="first">first</button><button id="prev">&larr; previous</button>
-<button id="next">next &rarr;</button><button id="last">last</button>
-<span id="counter"></span></div>
-<p id="caption"></p>
-<div id="graph">{{SVG}}</div>
-<details><summary>All steps as a table</summary><pre>{{TABLE}}</pre></details>
+<div id="bar">
+ <strong>Stepping through backward</strong>
+ <button id="first">first</button><button id="prev">&larr; previous</button>
+ <button id="next">next &rarr;</button><button id="last">last</button>
+ <button id="fit">whole graph</button> <span id="counter"></span>
+ <span class="hint">&larr; &rarr; step, Home/End jump; drag to pan, wheel to zoom.</span>
+ <p id="caption"></p>
+</div>
+<div id="main">
+ <div id="view"><div id="graph">{{SVG}}</div></div>
+ <div id="side">
+  <div id="gradient"></div>
+  <h4>Why this node sent what it sent</h4>
+  <pre id="explain"></pre>
+  <details><summary>All steps as a table</summary><pre>{{TABLE}}</pre></details>
+ </div>
+</div>
 <script>
 (function () {
   var frames = {{FRAMES}}, needing = {{NEEDING}}, current = 0, nodes = {};
+  var svg = document.querySelector("#graph svg"), view = document.getElementById("view");
+  var full = svg.viewBox.baseVal, whole = [full.x, full.y, full.width, full.height];
+  var box = whole.slice();
+  svg.removeAttribute("width"); svg.removeAttribute("height");
+  svg.setAttribute("preserveAspectRatio", "none");
+  var FONT = {{FONT}}, LEGIBLE = 12;  // the drawing's font size (its units), px wanted
   document.querySelectorAll("#graph g.node").forEach(function (g) {
     var title = g.querySelector("title");
     if (title) nodes[title.textContent] = g;
   });
+  function apply() {  // keep the box's aspect the view's, so units map to px uniformly
+    var r = view.getBoundingClientRect();
+    box[3] = box[2] * r.height / Math.max(r.width, 1);
+    svg.setAttribute("viewBox", box.join(" "));
+  }
+  function scale() { return view.getBoundingClientRect().width / box[2]; }
+  function toUnits(clientX, clientY) {
+    var r = view.getBoundingClientRect();
+    return [box[0] + (clientX - r.left) / scale(), box[1] + (clientY - r.top) / scale()];
+  }
+  function center(gs) {  // the nodes in the middle, their text at least LEGIBLE px
+    var r = view.getBoundingClientRect();
+    if (FONT * scale() < LEGIBLE) box[2] = FONT * r.width / LEGIBLE;
+    apply();
+    var rects = gs.map(function (g) { return g.getBoundingClientRect(); });
+    var a = toUnits(Math.min.apply(null, rects.map(function (b) { return b.left; })),
+                    Math.min.apply(null, rects.map(function (b) { return b.top; })));
+    var z = toUnits(Math.max.apply(null, rects.map(function (b) { return b.right; })),
+                    Math.max.apply(null, rects.map(function (b) { return b.bottom; })));
+    box[0] = (a[0] + z[0]) / 2 - box[2] / 2; box[1] = (a[1] + z[1]) / 2 - box[3] / 2;
+    apply();
+  }
+  function fit() {
+    var r = view.getBoundingClientRect();
+    box = whole.slice();
+    if (whole[2] / whole[3] < r.width / r.height) {  // tall: fit the height
+      box[2] = whole[3] * r.width / r.height; box[0] = whole[0] - (box[2] - whole[2]) / 2;
+    }
+    apply();
+  }
+  function heat(g) {
+    if (!g) return "";
+    var top = Math.max.apply(null, g.values.map(Math.abs)) || 1, rows = "";
+    for (var i = 0; i < g.rows; i++) {
+      var cells = "";
+      for (var j = 0; j < g.cols; j++) {
+        var v = g.values[i * g.cols + j], a = Math.abs(v) / top;
+        var color = v >= 0 ? "rgba(214,39,40," + a + ")" : "rgba(31,119,180," + a + ")";
+        cells += "<td style='background:" + color + "' title='" + v + "'>" +
+          Number(v).toPrecision(2) + "</td>";
+      }
+      rows += "<tr>" + cells + "</tr>";
+    }
+    return "<h4>Gradient that arrived, shape (" + g.shape.join(", ") + ")</h4>" +
+      "<p class='hint'>" + g.note + "</p><table id='heat'>" + rows + "</table>";
+  }
   function show(k) {
     current = Math.max(0, Math.min(frames.length - 1, k));
     var known = {};
@@ -270,13 +367,37 @@ the gradient it ends up with. Keys: &larr; and &rarr; step, Home and End jump.</
     document.getElementById("caption").textContent = frames[current].caption;
     document.getElementById("counter").textContent =
       "frame " + current + " of " + (frames.length - 1);
-    var marked = nodes[frames[current].node];  // bring it into view in a tall graph
-    if (marked && marked.scrollIntoView) marked.scrollIntoView({block: "center"});
+    document.getElementById("explain").textContent = frames[current].explain ||
+      "Frame 0: nothing has run yet. Step forward to see each node's backward explained.";
+    document.getElementById("gradient").innerHTML = heat(frames[current].grad);
+    var marked = [frames[current].node, frames[current].op].filter(function (n) {
+      return n && nodes[n];
+    }).map(function (n) { return nodes[n]; });
+    if (marked.length) center(marked);
   }
+  var drag = null;
+  view.addEventListener("pointerdown", function (e) {
+    drag = [e.clientX, e.clientY, box[0], box[1]]; view.setPointerCapture(e.pointerId);
+  });
+  view.addEventListener("pointermove", function (e) {
+    if (!drag) return;
+    box[0] = drag[2] - (e.clientX - drag[0]) / scale();
+    box[1] = drag[3] - (e.clientY - drag[1]) / scale();
+    apply();
+  });
+  view.addEventListener("pointerup", function () { drag = null; });
+  view.addEventListener("wheel", function (e) {
+    e.preventDefault();
+    var at = toUnits(e.clientX, e.clientY), f = e.deltaY > 0 ? 1.15 : 1 / 1.15;
+    box[0] = at[0] - (at[0] - box[0]) * f; box[1] = at[1] - (at[1] - box[1]) * f;
+    box[2] *= f; apply();
+  }, {passive: false});
+  window.addEventListener("resize", function () { show(current); });
   document.getElementById("first").onclick = function () { show(0); };
   document.getElementById("prev").onclick = function () { show(current - 1); };
   document.getElementById("next").onclick = function () { show(current + 1); };
   document.getElementById("last").onclick = function () { show(frames.length - 1); };
+  document.getElementById("fit").onclick = fit;
   document.addEventListener("keydown", function (e) {
     if (e.key === "ArrowRight") show(current + 1);
     if (e.key === "ArrowLeft") show(current - 1);
