@@ -10,6 +10,8 @@ import pytest
 import minigrad as mg
 from attention import AttentionModel, cross_entropy
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 def small():
     x = mg.tensor([[1.0, 2.0]], requires_grad=True, name="x")
@@ -201,5 +203,58 @@ def test_html_page_keeps_controls_caption_and_the_current_node_in_view_at_1280x8
                 assert shown == str(trace.steps[k - 1].explain()), k
                 assert browser.find_elements(By.CSS_SELECTOR, "#heat td")
             browser.find_element(By.ID, "next").click()
+    finally:
+        browser.quit()
+
+
+README_WIDTH = 880  # px: the width GitHub gives a README's pictures
+
+
+def _readme_picture():
+    import re
+
+    readme = open(os.path.join(ROOT, "README.md"), encoding="utf-8").read()
+    (path,) = re.findall(r"!\[the toy model's graph\]\(([^)]+)\)", readme)
+    return os.path.join(ROOT, path)
+
+
+def test_the_readme_graph_is_legible_at_readme_width():
+    import re
+
+    svg = open(_readme_picture(), encoding="utf-8").read()
+    width_pt = float(re.search(r'<svg width="([\d.]+)pt"', svg).group(1))
+    shown_px = min(README_WIDTH, width_pt * 4 / 3)  # a picture is never scaled up
+    smallest = min(float(f) for f in re.findall(r'font-size="([\d.]+)"', svg))
+    assert smallest * shown_px / width_pt >= 10, smallest * shown_px / width_pt
+
+
+def _clashing_labels(browser, path) -> list:
+    """Pairs of texts in an SVG, as Chromium lays it out, whose ink overlaps."""
+    browser.get("file://" + path)
+    boxes = browser.execute_script(
+        "return Array.from(document.querySelectorAll('text')).map(function (t) {"
+        " var r = t.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom,"
+        " t.textContent]; });")
+
+    def clash(a, b):
+        # A text's box includes its font's ascent and descent, so the lines of one label
+        # touch: a clash is ink over ink, half a line or more.
+        wide = min(a[2], b[2]) - max(a[0], b[0])
+        tall = min(a[3], b[3]) - max(a[1], b[1])
+        return wide > 2 and tall > 0.5 * min(a[3] - a[1], b[3] - b[1])
+
+    return [(a[4], b[4]) for i, a in enumerate(boxes) for b in boxes[i + 1:] if clash(a, b)]
+
+
+@pytest.mark.slow
+def test_the_readme_graph_has_no_overlapping_labels_in_chromium(tmp_path):
+    planted = tmp_path / "planted.svg"
+    planted.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="200" height="50">'
+                       '<text x="10" y="20" font-size="12">a label</text>'
+                       '<text x="14" y="22" font-size="12">another</text></svg>')
+    browser = _browser()
+    try:
+        assert _clashing_labels(browser, str(planted)) == [("a label", "another")]
+        assert _clashing_labels(browser, _readme_picture()) == []
     finally:
         browser.quit()
