@@ -10,9 +10,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def copy_project(tmp_path: Path) -> Path:
-    """The packages, course tooling, tests, examples and editor settings, under tmp_path/copy."""
+    """The packages, course tooling, tests, examples, docs and editor settings, under
+    tmp_path/copy."""
     copy = tmp_path / "copy"
-    for folder in ("minigrad", "attention", "course", "tests", "examples", ".vscode"):
+    for folder in ("minigrad", "attention", "course", "tests", "examples", "docs", ".vscode"):
         shutil.copytree(ROOT / folder, copy / folder,
                         ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):

@@ -123,26 +123,6 @@ def test_each_trace_step_explains_its_node():
     np.testing.assert_allclose(exp_step.sent[0], exp_step.incoming * np.exp(x.data * 2.0))
 
 
-def test_breakpoint_in_an_answer_stops_at_the_prompt_under_the_handouts_test_command(
-        tmp_path):
-    # `python -m pytest -m task1_1` (what the handout says) runs in one process, so a
-    # breakpoint() in the student's answer reaches the terminal; the suite without -m
-    # still runs on every core.
-    from course.handout import make
-    from tests.copies import answer
-
-    handout = tmp_path / "handout"
-    make(handout, ["task1_1"])
-    answer(handout, "task1_1", {"the backward of exp": "        (out,) = ctx.saved_arrays\n"
-                                "        breakpoint()\n        return out * grad"})
-    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "task1_1", "-k", "exp",
-                           "-p", "no:cacheprovider", "tests/test_tasks.py"],
-                          input="p out.shape\nc\n", capture_output=True, text=True,
-                          timeout=120, cwd=handout, env={**os.environ, "PYTHONPATH": str(handout)})
-    assert "(Pdb)" in done.stdout and "(2, 3)" in done.stdout, done.stdout[-2000:]
-    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
-
-
 def test_the_first_line_of_every_backward_is_code_where_a_breakpoint_stops():
     # An editor moves a breakpoint set on a comment (a task's BEGIN marker) elsewhere, to
     # the def line, which runs at import: so each backward starts with a line of code.

@@ -245,3 +245,23 @@ def test_stub_messages_stay_valid_python_whatever_the_description():
     text = "def f():\n    # BEGIN SOLUTION task1_1: a \\N{y} \"quoted\" thing\n    pass\n" \
            "    # END SOLUTION\n"
     ast.parse(blank(text, {"task1_1": BY_ID["task1_1"]}))
+
+
+def test_breakpoint_in_an_answer_stops_at_the_prompt_under_the_handouts_test_command(
+        tmp_path):
+    # `python -m pytest -m task1_1` (what the handout says) runs in one process, so a
+    # breakpoint() in the student's answer reaches the terminal; the suite without -m
+    # still runs on every core.
+    from course.handout import make
+    from tests.copies import answer
+
+    handout = tmp_path / "handout"
+    make(handout, ["task1_1"])
+    answer(handout, "task1_1", {"the backward of exp": "        (out,) = ctx.saved_arrays\n"
+                                "        breakpoint()\n        return out * grad"})
+    done = subprocess.run([sys.executable, "-m", "pytest", "-m", "task1_1", "-k", "exp",
+                           "-p", "no:cacheprovider", "tests/test_tasks.py"],
+                          input="p out.shape\nc\n", capture_output=True, text=True,
+                          timeout=120, cwd=handout, env={**os.environ, "PYTHONPATH": str(handout)})
+    assert "(Pdb)" in done.stdout and "(2, 3)" in done.stdout, done.stdout[-2000:]
+    assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:]
