@@ -72,7 +72,7 @@ def toy_trace(tmp_path):
 def test_html_page_is_self_contained(tmp_path):
     trace, path = toy_trace(tmp_path)
     page = open(path, encoding="utf-8").read()
-    assert page.count("<svg") == 1  # one drawing, restyled at each step
+    assert page.count("<svg") == 2  # one drawing, restyled at each step, and its overview
     assert os.path.getsize(path) < 400_000, os.path.getsize(path)
     assert "http://" not in page.replace("http://www.w3.org", "")  # no network needed
     assert "<script src" not in page and "<link" not in page
@@ -186,22 +186,36 @@ def test_html_page_keeps_controls_caption_and_the_current_node_in_view_at_1280x8
                                        "return [r.left, r.top, r.right, r.bottom];", element)
             return r[0] >= 0 and r[1] >= 0 and r[2] <= inner[0] and r[3] <= inner[1]
 
+        def text_px(g):
+            return browser.execute_script("return arguments[0].getBoundingClientRect()"
+                                          ".height;", g.find_element(By.TAG_NAME, "text"))
+
+        # It opens on the overview: every module folded, the whole model in the window,
+        # legible; a click on a module's box shows its ops.
+        folded = browser.find_elements(By.CSS_SELECTOR, "#folded g.node")
+        assert folded and all(inside(g) and text_px(g) >= 11 for g in folded)
+        block = [g for g in folded if "blocks.0" in g.text][0]
+        block.click()
+        assert not browser.find_element(By.ID, "folded").is_displayed()
+        shown = [g for g in browser.find_elements(By.CSS_SELECTOR, "#graph g.node")
+                 if inside(g) and g.find_elements(By.TAG_NAME, "text")]
+        assert any(g.text.strip() == "softmax" for g in shown) or len(shown) > 3
+        browser.find_element(By.ID, "fold").click()
+        assert browser.find_element(By.ID, "folded").is_displayed()
         for k in range(len(trace) + 1):
             assert int(browser.find_element(By.TAG_NAME, "body").get_attribute(
                 "data-frame")) == k
             for control in ("next", "prev", "caption", "counter"):
                 assert inside(browser.find_element(By.ID, control)), (k, control)
+            if k == 0:
+                browser.find_element(By.ID, "next").click()
+                continue
             current = browser.find_elements(By.CSS_SELECTOR, "#graph g.current")
             assert current and all(inside(g) for g in current), k
-            # The node's text is legible: at least 11 px tall on screen.
-            text = current[0].find_element(By.TAG_NAME, "text")
-            px = browser.execute_script("var t = arguments[0];"
-                                        "return t.getBoundingClientRect().height;", text)
-            assert px >= 11, (k, px)
-            if k:
-                shown = browser.find_element(By.ID, "explain").get_attribute("textContent")
-                assert shown == str(trace.steps[k - 1].explain()), k
-                assert browser.find_elements(By.CSS_SELECTOR, "#heat td")
+            assert text_px(current[0]) >= 11, k  # legible: at least 11 px tall on screen
+            shown = browser.find_element(By.ID, "explain").get_attribute("textContent")
+            assert shown == str(trace.steps[k - 1].explain()), k
+            assert browser.find_elements(By.CSS_SELECTOR, "#heat td")
             browser.find_element(By.ID, "next").click()
     finally:
         browser.quit()

@@ -181,7 +181,7 @@ class BackwardTrace(hooks.Tool):
         tensors whose gradient is not known yet faded), so the page stays small. The view
         follows the current node at a legible size (pan and zoom by hand too); beside it,
         the gradient that arrived as a heatmap and the node's mg.explain text."""
-        from minigrad.debug.viz import _collect, draw, render_bytes
+        from minigrad.debug.viz import _collect, _module_path, _truncate, draw, render_bytes
 
         if self.root is None:
             raise RuntimeError("trace_backward: nothing was recorded; call backward() inside it")
@@ -191,7 +191,17 @@ class BackwardTrace(hooks.Tool):
         svg = render_bytes(draw(self.root, grads=known, **draw_options).source, "svg")
         svg = svg.decode("utf-8")
         svg = svg[svg.index("<svg"):]  # drop the XML prolog: the SVG is inlined
+        # The overview the page opens with: each module folded into one box; a click on a
+        # box shows that module's ops in the full drawing.
+        folded = render_bytes(draw(self.root, grads=known, modules="collapse",
+                                   depth=FOLD_DEPTH).source, "svg").decode("utf-8")
+        folded = folded[folded.index("<svg"):]
         node = {id(t): f"t{k}" for k, t in enumerate(_collect(self.root))}
+        members = {}  # module path at FOLD_DEPTH -> its nodes in the full drawing
+        for tensor in _collect(self.root):
+            module = _truncate(_module_path(tensor), FOLD_DEPTH)
+            if module and id(tensor) in node:
+                members.setdefault(module, []).append(node[id(tensor)])
         needing = [node[id(t)] for t in topological_order(self.root)
                    if t.requires_grad and id(t) in node]
         frames = []
@@ -206,7 +216,8 @@ class BackwardTrace(hooks.Tool):
                 "explain": _explained(self.steps[k - 1]) if k else None,
                 "grad": _heatmap(self.steps[k - 1].node[1]) if k else None,
             })
-        page = _PAGE.replace("{{SVG}}", svg)
+        page = _PAGE.replace("{{SVG}}", svg).replace("{{FOLDED}}", folded)
+        page = page.replace("{{MEMBERS}}", json.dumps(members))
         page = page.replace("{{FRAMES}}", json.dumps(frames).replace("</", "<\\/"))
         page = page.replace("{{NEEDING}}", json.dumps(needing))
         sizes = re.findall(r'font-size="([\d.]+)"', svg)
@@ -215,6 +226,9 @@ class BackwardTrace(hooks.Tool):
         with open(path, "w", encoding="utf-8") as f:
             f.write(page)
         return path
+
+
+FOLD_DEPTH = 2  # the overview folds modules at this many dotted levels (blocks.0)
 
 
 def _explained(step: Step) -> str:
@@ -263,7 +277,9 @@ _PAGE = """<!DOCTYPE html>
             border-left: 4px solid #ffb300; font-size: 14px; }
  #main { flex: 1; display: flex; min-height: 0; }
  #view { flex: 1; overflow: hidden; cursor: grab; background: white; position: relative; }
- #graph, #graph svg { width: 100%; height: 100%; display: block; }
+ #graph, #graph svg, #folded, #folded svg { width: 100%; height: 100%; display: block; }
+ #folded g.node { cursor: pointer; }
+ body.overview #graph, body:not(.overview) #folded { display: none; }
  #graph .pending { opacity: 0.25; }
  #graph .current polygon, #graph .current ellipse, #graph .current path { fill: #ffd54f; }
  #side { flex: none; width: 38%; max-width: 560px; overflow: auto; padding: .5em .8em;
@@ -276,12 +292,13 @@ _PAGE = """<!DOCTYPE html>
  <strong>Stepping through backward</strong>
  <button id="first">first</button><button id="prev">&larr; previous</button>
  <button id="next">next &rarr;</button><button id="last">last</button>
- <button id="fit">whole graph</button> <span id="counter"></span>
+ <button id="fit">whole graph</button><button id="fold">modules folded</button>
+ <span id="counter"></span>
  <span class="hint">&larr; &rarr; step, Home/End jump; drag to pan, wheel to zoom.</span>
  <p id="caption"></p>
 </div>
 <div id="main">
- <div id="view"><div id="graph">{{SVG}}</div></div>
+ <div id="view"><div id="folded">{{FOLDED}}</div><div id="graph">{{SVG}}</div></div>
  <div id="side">
   <div id="gradient"></div>
   <h4>Why this node sent what it sent</h4>
@@ -291,12 +308,25 @@ _PAGE = """<!DOCTYPE html>
 </div>
 <script>
 (function () {
-  var frames = {{FRAMES}}, needing = {{NEEDING}}, current = 0, nodes = {};
-  var svg = document.querySelector("#graph svg"), view = document.getElementById("view");
-  var full = svg.viewBox.baseVal, whole = [full.x, full.y, full.width, full.height];
-  var box = whole.slice();
-  svg.removeAttribute("width"); svg.removeAttribute("height");
-  svg.setAttribute("preserveAspectRatio", "none");
+  var frames = {{FRAMES}}, needing = {{NEEDING}}, members = {{MEMBERS}}, current = 0;
+  var nodes = {}, view = document.getElementById("view");
+  var overview = document.querySelector("#folded svg");
+  var detail = document.querySelector("#graph svg");
+  [overview, detail].forEach(function (s) {
+    s.removeAttribute("width"); s.removeAttribute("height");
+    s.setAttribute("preserveAspectRatio", "none");
+  });
+  function extent(s) { var v = s.viewBox.baseVal; return [v.x, v.y, v.width, v.height]; }
+  var svg = detail, whole = extent(detail), box = whole.slice();
+  var saved = {detail: whole.slice(), overview: extent(overview)};
+  function use(folded) {  // show the overview (modules folded) or the full drawing
+    if ((svg === overview) === folded) return;
+    saved[svg === overview ? "overview" : "detail"] = box.slice();
+    svg = folded ? overview : detail;
+    whole = extent(svg);
+    box = saved[folded ? "overview" : "detail"].slice();
+    document.body.classList.toggle("overview", folded);
+  }
   var FONT = {{FONT}}, LEGIBLE = 12;  // the drawing's font size (its units), px wanted
   document.querySelectorAll("#graph g.node").forEach(function (g) {
     var title = g.querySelector("title");
@@ -326,6 +356,7 @@ _PAGE = """<!DOCTYPE html>
   }
   function fit() {
     var r = view.getBoundingClientRect();
+    whole = svg === overview ? saved.whole_overview : saved.whole_detail;
     box = whole.slice();
     if (whole[2] / whole[3] < r.width / r.height) {  // tall: fit the height
       box[2] = whole[3] * r.width / r.height; box[0] = whole[0] - (box[2] - whole[2]) / 2;
@@ -368,24 +399,35 @@ _PAGE = """<!DOCTYPE html>
     document.getElementById("counter").textContent =
       "frame " + current + " of " + (frames.length - 1);
     document.getElementById("explain").textContent = frames[current].explain ||
-      "Frame 0: nothing has run yet. Step forward to see each node's backward explained.";
+      "Nothing has run yet: step forward.\\nClick a module to see its ops.";
     document.getElementById("gradient").innerHTML = heat(frames[current].grad);
     var marked = [frames[current].node, frames[current].op].filter(function (n) {
       return n && nodes[n];
     }).map(function (n) { return nodes[n]; });
-    if (marked.length) center(marked);
+    if (current > 0) use(false);  // stepping: the full drawing, following the node
+    if (current > 0 && marked.length) center(marked);
   }
+  overview.querySelectorAll("g.node").forEach(function (g) {
+    var name = g.querySelector("text");  // a module box's first line is its path
+    var inside = name && members[name.textContent];
+    if (!inside) return;
+    g.addEventListener("click", function () {
+      use(false);
+      center(inside.filter(function (n) { return nodes[n]; }).map(function (n) {
+        return nodes[n]; }));
+    });
+  });
   var drag = null;
   view.addEventListener("pointerdown", function (e) {
-    drag = [e.clientX, e.clientY, box[0], box[1]]; view.setPointerCapture(e.pointerId);
+    drag = [e.clientX, e.clientY, box[0], box[1]];  // no capture: a click still reaches a box
   });
-  view.addEventListener("pointermove", function (e) {
-    if (!drag) return;
+  window.addEventListener("pointermove", function (e) {
+    if (!drag || !e.buttons) { drag = null; return; }
     box[0] = drag[2] - (e.clientX - drag[0]) / scale();
     box[1] = drag[3] - (e.clientY - drag[1]) / scale();
     apply();
   });
-  view.addEventListener("pointerup", function () { drag = null; });
+  window.addEventListener("pointerup", function () { drag = null; });
   view.addEventListener("wheel", function (e) {
     e.preventDefault();
     var at = toUnits(e.clientX, e.clientY), f = e.deltaY > 0 ? 1.15 : 1 / 1.15;
@@ -393,11 +435,13 @@ _PAGE = """<!DOCTYPE html>
     box[2] *= f; apply();
   }, {passive: false});
   window.addEventListener("resize", function () { show(current); });
+  saved.whole_overview = extent(overview); saved.whole_detail = extent(detail);
   document.getElementById("first").onclick = function () { show(0); };
   document.getElementById("prev").onclick = function () { show(current - 1); };
   document.getElementById("next").onclick = function () { show(current + 1); };
   document.getElementById("last").onclick = function () { show(frames.length - 1); };
-  document.getElementById("fit").onclick = fit;
+  document.getElementById("fit").onclick = function () { use(false); fit(); };
+  document.getElementById("fold").onclick = function () { use(true); fit(); };
   document.addEventListener("keydown", function (e) {
     if (e.key === "ArrowRight") show(current + 1);
     if (e.key === "ArrowLeft") show(current - 1);
@@ -405,6 +449,7 @@ _PAGE = """<!DOCTYPE html>
     if (e.key === "End") show(frames.length - 1);
   });
   show(0);
+  use(true); fit();  // the page opens on the overview: the whole model, modules folded
 })();
 </script></body></html>
 """
