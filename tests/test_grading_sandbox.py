@@ -72,8 +72,15 @@ def test_attacks_from_inside_the_elementwise_regions_earn_nothing(handout, tmp_p
     # Tasks 1.3 and 1.4 are given and blank (1.1's answers below hold answer lines).
     snippets = solution_snippets(handout, ["task1_3", "task1_4"])
     assert len(snippets) >= 5
-    control = next(r.body for r in find_regions((ROOT / "attention/attention.py").read_text())
-                   ).strip().splitlines()[0].strip()
+    # Code the handout gives (outside any region): the search must find it in the child's
+    # tree, while no task's solution is there, handed out or not.
+    control = "mask = _boolean_mask(mask, _scores_shape(q, k, v))"
+    assert control in (ROOT / "attention/attention.py").read_text()
+    # Task 2.2 was not handed out (the handout holds its solution), yet the child's tree
+    # stubs it too: no check needs another task's solution.
+    snippets += [line.strip() for found in find_regions(
+        (ROOT / "attention/attention.py").read_text(), "attention/attention.py")
+        for line in found.body.splitlines() if len(line.strip()) > 30][:2]
     before = judge_files_hash()
     answer(handout, "task1_1", {
         # The instructor's checkout, by its path and through the judge's working folder.

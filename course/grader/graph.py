@@ -134,19 +134,22 @@ def _text(array) -> str:
     return bytes(np.asarray(array).astype(np.uint8)).decode("utf-8", "replace")
 
 
-# Where the judge looks up an op by name: the library's modules, and the stand-in attention
-# op of task 2.3's checks. A class defined in an answer (a function's local) is not found.
-OP_MODULES = ("minigrad", "attention", "course.grader.numpy_attention")
+# Where the judge looks up an op by name: the library's modules. A class defined in an
+# answer (a function's local) is not found; task 2.3's checks also allow their stand-in
+# attention op (STAND_IN), which task 2.2's must refuse: it would be a whole answer.
+OP_MODULES = ("minigrad", "attention")
+STAND_IN = "course.grader.numpy_attention"
+MAX_ELEMENTS = 1_000_000  # per array a replayed op may make: a record is not a workload
 
 
-def _op(path: str):
+def _op(path: str, modules=OP_MODULES):
     """One of the judge's own Function classes, by module path."""
     from minigrad.function import Function
 
     module, _, name = str(path).rpartition(".")
-    if not any(module == m or module.startswith(m + ".") for m in OP_MODULES) or "<" in path:
+    if not any(module == m or module.startswith(m + ".") for m in modules) or "<" in path:
         raise Unreplayable(f"{path} is not one of the library's ops")
-    if module == "course.grader.numpy_attention":
+    if module == STAND_IN:
         from course.grader.numpy_attention import _exact_attention_op
 
         _exact_attention_op()
@@ -179,23 +182,40 @@ def _run(nodes, constants, leaves):
     for node in nodes:
         fn = node["fn_class"]
         with np.errstate(all="ignore"):
-            values.append(np.asarray(fn.forward(Context(fn), *[value(a) for a in node["args"]],
-                                                **node["attrs"])))
+            out = np.asarray(fn.forward(Context(fn), *[value(a) for a in node["args"]],
+                                        **node["attrs"]))
+        if out.size > MAX_ELEMENTS:
+            raise Unreplayable(f"{node['fn']} made {out.size} elements, more than a check's "
+                               f"graph needs ({MAX_ELEMENTS})")
+        values.append(out)
     return values, value
 
 
-def gradients(record: dict, leaves: dict, root: str, upstream) -> dict:
+def gradients(record: dict, leaves: dict, root: str, upstream, modules=OP_MODULES) -> dict:
     """{'grad_<leaf>': d sum(root * upstream) / d leaf, or None where no op path joins the
-    leaf to the root}, through the recorded graph replayed with the judge's ops."""
+    leaf to the root}, through the recorded graph replayed with the judge's ops (found in
+    `modules`). Whatever the record holds, the only error is Unreplayable."""
+    try:
+        return _gradients(record, leaves, root, upstream, modules)
+    except Unreplayable:
+        raise
+    except Exception as error:  # a malformed record: refused, never a crash of the judge
+        raise Unreplayable(f"the recorded graph is malformed ({type(error).__name__}: "
+                           f"{str(error)[:200]})") from None
+
+
+def _gradients(record, leaves, root, upstream, modules) -> dict:
     if "problem" in record:
         raise Unreplayable(_text(record["problem"]))
     if "json" not in record:
         raise Unreplayable("no graph was recorded")
     structure = json.loads(_text(record["json"]))
-    nodes = structure["nodes"][:MAX_NODES]
+    if not isinstance(structure, dict) or len(structure.get("nodes", ())) > MAX_NODES:
+        raise Unreplayable(f"the record is not a graph of at most {MAX_NODES} ops")
+    nodes = structure["nodes"]
     constants = [record.get(f"c{i}") for i in range(len(record))]
     for node in nodes:
-        node["fn_class"] = _op(node["fn"])
+        node["fn_class"] = _op(node["fn"], modules)
         node["attrs"] = {str(k): _decode(v, constants) for k, v in node["attrs"].items()}
     target = structure["roots"].get(root)
     real = {name: np.asarray(a, dtype=np.float64) for name, a in leaves.items()}

@@ -383,10 +383,12 @@ def _grade(directory, scratch, task_ids, timeout, results, hidden, seed, limits,
     before = _fingerprint(_judge_files(hidden_sources(hidden)))
     plans = [plan(task, sources, seed, position) for position, task in enumerate(tasks)]
     own = submission == root  # the repository itself: its solutions are the answers
-    notes = ignored(submission, tasks) if not own and not arranged else []
-    # Every task the student was given is a stub in the child's tree unless answered; a
-    # listed task cannot make a graded one keep its solution.
-    given = select(sorted({t.id for t in tasks} | {i for i in listed if i in BY_ID}))
+    handed_out = select(sorted({t.id for t in tasks} | {i for i in listed if i in BY_ID}))
+    notes = ignored(submission, handed_out) if not own and not arranged else []
+    # Every task's region is the student's answer or a stub in the child's tree, whatever
+    # the submission's marker file says: no check needs another task's solution, so no
+    # solution is within the student's reach.
+    given = select(None)
     answers = {task.id: read_answers(submission, task, own_repository=own) for task in given}
     bodies = {key: body for found in answers.values() if not found.problems
               for key, body in found.bodies.items()}
