@@ -452,6 +452,23 @@ def test_a_graph_the_judge_cannot_replay_earns_no_gradient_points(handout, code,
     assert said in outputs["2.2"], outputs["2.2"]
 
 
+READ_HIDDEN_CHECKS = """
+import glob, os
+texts = [open(p).read() for p in glob.glob("/sandbox/child/tree/course/hidden_checks/*.py")]
+texts += [open(p).read() for p in glob.glob(os.path.join(os.getcwd(), "**/hidden_checks/*.py"),
+                                            recursive=True)]
+raise RuntimeError("HIDDEN " + " ".join(texts)[:900])
+"""
+
+
+def test_hidden_checks_cannot_be_read_into_public_feedback(handout):
+    answer(handout, "task2_2", {"scaled dot-product attention": indent(READ_HIDDEN_CHECKS, 4)})
+    _, _, payload = run(handout, "task2_2", hidden=ROOT / "course" / "hidden_checks")
+    public, hidden = payload["tests"]
+    assert "HIDDEN" in public["output"] and "sdpa_check" not in public["output"]
+    assert hidden["visibility"] == "after_published"  # its own child could read them
+
+
 def test_a_flat_upload_is_placed_by_its_markers_or_refused_saying_what_to_upload(handout,
                                                                                  tmp_path):
     from course.grader.run import submission_root

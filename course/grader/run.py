@@ -283,31 +283,49 @@ def _prepare(scratch: Path, tree: Path, planned: list, task, sources, kind: str)
 
 def run_task(task, planned: list, sources, tree: Path, placed: dict, answers,
              kind: str, limits) -> TaskResult:
+    """Run the task's checks in the sandbox and judge them: the public checks in one child
+    whose tree holds no hidden check (so none can be read and sent back in public feedback),
+    the hidden ones in another."""
     result = TaskResult(task)
     if answers.problems:
         result.problems = answers.problems
         return result
+    hidden = [item for item in planned if item.check.source.endswith(".py")]
+    public = [item for item in planned if item not in hidden]
+    for group, group_sources in ((public, [s for s in sources if not s.endswith(".py")]),
+                                 (hidden, sources)):
+        if group:
+            _run_group(result, task, group, group_sources, tree, placed, answers, kind,
+                       limits, keep_hidden=group is hidden)
+    return result
+
+
+def _run_group(result, task, planned, sources, tree, placed, answers, kind, limits,
+               keep_hidden: bool):
     with tempfile.TemporaryDirectory(prefix=f"grade-{task.id}-") as scratch:
         scratch = Path(scratch)
         os.chmod(scratch, 0o711)  # the sandbox user may pass through, not list
         child, spec, argv = _prepare(scratch, tree, planned, task, sources, kind)
+        if not keep_hidden:
+            shutil.rmtree(child / "tree" / "course" / "hidden_checks", ignore_errors=True)
         spec["answers"] = {name: [[first, count] for _, first, count in bodies]
                            for name, bodies in placed.items()}
         (child / "spec.json").write_text(json.dumps(spec))
         start = time.perf_counter()
         with open(scratch / "log.txt", "wb") as log:  # a file: what it prints costs no memory
-            result.timed_out = sandbox.run(kind, child, argv, limits, log)
-        result.seconds = time.perf_counter() - start
+            timed_out = sandbox.run(kind, child, argv, limits, log)
+        result.timed_out = result.timed_out or timed_out
+        result.seconds += time.perf_counter() - start
         # Every process the child started is gone: only now is anything it wrote read.
         crash = _tail(scratch / "log.txt")
         for i, item in enumerate(planned):
             loaded = _load_output(child / "outputs", i, item.expected)
             if loaded is None:
                 reason = (f"did not finish: timed out after {limits.wall_seconds:g} s (an "
-                          "infinite loop?)" if result.timed_out else
+                          "infinite loop?)" if timed_out else
                           "did not run: the child process stopped"
                           + (f" ({' '.join(crash)[:300]})" if crash else ""))
-                error = {"type": "Timeout" if result.timed_out else "Crash", "message": reason}
+                error = {"type": "Timeout" if timed_out else "Crash", "message": reason}
                 result.verdicts.append(judge(item.check, item.inputs, item.expected, {},
                                              error))
                 continue
@@ -315,7 +333,6 @@ def run_task(task, planned: list, sources, tree: Path, placed: dict, answers,
             if error and error.get("where"):
                 error["where"] = answers.locate(error["where"], placed, task)
             result.verdicts.append(judge(item.check, item.inputs, item.expected, got, error))
-    return result
 
 
 def _fingerprint(paths) -> str:
