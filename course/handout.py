@@ -192,7 +192,10 @@ value (the exact derivative of the op's forward, computed without any solution) 
 what your code returned, and the likely mistake. The attention tests also check that
 gradients reach q, k and v, so compute with minigrad operations, not NumPy on `.data`.
 These tests are the grader's own checks, judged the same way: what passes here earns those
-points when your instructor grades, on fresh inputs (there may be hidden checks too).
+points when your instructor grades, on fresh inputs (there may be hidden checks too). A
+test that fails here is a check that loses points there, though the grader gives part of
+them for each output that is right (the forward values of an attention without
+gradients, say), where a test simply fails.
 `python -m course grade` here runs your code without the grader's sandbox, so every line
 it prints says "not isolated": a self-check, not your grade.
 
