@@ -40,4 +40,5 @@ def test_task(check, position):
     expected = check.expected({k: np.array(v) for k, v in inputs.items()})
     got = check.compute({k: np.array(v) for k, v in inputs.items()})
     verdict = judge(check, inputs, expected, got)
-    assert verdict.fraction == 1, "\n".join(verdict.messages)
+    if verdict.fraction < 1:
+        pytest.fail("\n".join(verdict.messages), pytrace=False)

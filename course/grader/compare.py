@@ -88,8 +88,11 @@ def difference(label, got, expected, check) -> str:
         return f"{label}: expected {_number(expected)}, got {_number(got)}."
     first = int(np.argmax(wrong))
     where = tuple(int(i) for i in np.unravel_index(first, expected.shape))
+    want, have = _number(expected[where]), _number(got[where])
+    if want == have:  # equal to six digits: show enough of them to see the difference
+        want, have = f"{float(expected[where]):.15g}", f"{float(got[where]):.15g}"
     return (f"{label}: wrong values (shape {expected.shape}, as expected): at element "
-            f"{where} expected {_number(expected[where])}, got {_number(got[where])}; "
+            f"{where} expected {want}, got {have}; "
             f"{count} of {expected.size} elements differ. From there, returned "
             f"{_preview(got, first)}, expected {_preview(expected, first)}."
             + _near_miss(got, expected))
