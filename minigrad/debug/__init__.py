@@ -2,7 +2,8 @@
 (minigrad/hooks.py), so the engine itself stays the chain rule and nothing else.
 
     viz.py          Graphviz drawings of the graph: names, shapes, gradients, modules
-    trace.py        step through backward: a table, one frame per node, an HTML player
+    trace.py        step through backward: a table, one frame per node
+    page.py         the step-through page: an HTML player of a trace
     anomaly.py      stop at the first NaN or inf, naming the op and your line
     sources.py      record the line of your code that created each op
     breakpoints.py  backward(break_on="softmax"): pdb inside an op's backward
