@@ -134,11 +134,11 @@ def summed_back(got: dict, expected: dict) -> dict:
         want = expected.get(key)
         if value is not None and want is not None and value.shape != want.shape:
             try:
-                np.broadcast_shapes(value.shape, want.shape)
-                if np.broadcast_shapes(value.shape, want.shape) == value.shape:
-                    fitted[key] = sum_back(value, want.shape)
+                broadcast = np.broadcast_shapes(value.shape, want.shape) == value.shape
             except ValueError:
-                pass  # judged as it is: the shapes go in the message
+                broadcast = False  # judged as it is: the shapes go in the message
+            if broadcast:
+                fitted[key] = sum_back(value, want.shape)
     return fitted
 
 
