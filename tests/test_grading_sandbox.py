@@ -229,3 +229,90 @@ def test_an_engine_that_adds_in_place_is_caught(handout):
     score, output, _ = graded(handout, "task1_4")
     assert score < 15
     assert "h + h + h" in output
+
+
+# Code that finds the running check in its own call stack, asks the check's reference for
+# the expected outputs, writes them as the harness would, and leaves: the strongest forgery
+# from inside a check's process.
+FORGE_FROM_THE_STACK = """
+import os, sys
+frame = sys._getframe()
+while frame is not None and "check" not in frame.f_locals:
+    frame = frame.f_back
+harness = frame.f_globals
+expected = frame.f_locals["check"].reference(frame.f_locals["inputs"])
+harness["_write"](frame.f_locals["outputs"], frame.f_locals["i"], expected,
+                  {"missing": [], "error": None, "seconds": 0.0})
+os._exit(0)"""
+
+
+def test_nothing_in_a_child_computes_what_its_checks_expect(tmp_path):
+    """The checks' references (and the stand-ins that answer one task by another route)
+    are not in the child of the task they would answer: importing them, or finding them
+    through the running check, earns nothing."""
+    from course.handout import make
+
+    (tmp_path / "no_hidden").mkdir()
+    handout = tmp_path / "handout"
+    make(handout, ["task1_2", "task1_4", "task2_2", "task2_3"])
+    answer(handout, "task1_2", {"sum_to_shape, which unbroadcast uses": region("""
+        try:
+            from course.grader.sum_back import sum_back
+        except ImportError:
+            from course.grader.exact import sum_back  # noqa
+        return sum_back(grad, shape)""").replace(" " * 8, " " * 4)})
+    answer(handout, "task1_4", {
+        "the topological order of the graph": region(FORGE_FROM_THE_STACK).replace(
+            " " * 8, " " * 4),
+        "the backward pass: send each node's gradient to its inputs": region(
+            FORGE_FROM_THE_STACK).replace(" " * 8, " " * 4)})
+    answer(handout, "task2_2", {"scaled dot-product attention": region("""
+        from course.grader.numpy_attention import stand_in_attention
+        return stand_in_attention()(q, k, v, mask=mask, causal=causal, scale=scale)
+        """).replace(" " * 8, " " * 4)})
+    answer(handout, "task2_3", {"the forward of multi-head attention": region("""
+        import minigrad as mg
+        from course.grader.numpy_multihead import multihead_forward
+        weights = {name: p.data for name, p in self.named_parameters()}
+        inputs = {"x": x.data, **weights, **({} if context is None else
+                                             {"context": context.data})}
+        kind = "causal" if causal else "self" if context is None else "cross"
+        found = multihead_forward(inputs, kind, self.n_heads)
+        self.attention_weights = found["weights"]
+        return mg.tensor(found["y"])""")})
+    results = tmp_path / "results.json"
+    payload = grade(handout, ["task1_2", "task1_4", "task2_2", "task2_3"], results=results,
+                    seed=3, hidden=tmp_path / "no_hidden")
+    scores = {test["name"]: test["score"] for test in payload["tests"]}
+    outputs = "\n".join(test["output"] for test in payload["tests"])
+    assert sum(scores.values()) == 0, outputs
+    for module in ("sum_back", "exact", "numpy_attention", "numpy_multihead"):
+        assert f"course.grader.{module}" in outputs, module
+    assert "is the judge's, and not available while an answer runs" in outputs
+
+
+def test_what_an_answer_does_to_its_process_reaches_its_own_check_only(handout):
+    """Each check runs in a process of its own: an answer that patches the harness, exits
+    or never returns costs that check, and the next runs as if nothing had happened."""
+    answer(handout, "task1_1", {
+        # Every later check's outputs replaced by zeros, then this one's answer given.
+        "the backward of div (a / b)": region("""
+            import sys
+            frame = sys._getframe()
+            while "_arrays" not in frame.f_globals:
+                frame = frame.f_back
+            frame.f_globals["_arrays"] = lambda outputs: ({}, [])
+            a, b = ctx.saved_arrays
+            return grad / b, -grad * a / b**2"""),
+        "the backward of exp": region("""
+            import os
+            os._exit(0)"""),
+        "the backward of log": region("""
+            while True:
+                pass"""),
+    })
+    score, output, _ = graded(handout, "task1_1", limits=sandbox.Limits(check_seconds=2))
+    failed = [line.strip() for line in output.splitlines() if line.strip().startswith("FAIL")]
+    assert failed == ["FAIL exp", "FAIL log"], output
+    assert "ended without writing a result" in output
+    assert "did not finish within 2 s" in output

@@ -28,12 +28,26 @@ BUILT_IN = ("course.grader.op_checks", "course.grader.engine_checks",
             "course.grader.attention_checks",
             "course.grader.training_checks")
 # The specification: the checks, their references and the judge. Handouts carry these files
-# (tests/test_tasks.py runs them) and the grader's child gets them; none holds a solution.
-# The rest of course/grader/ (the mistake models, the sandbox, the runner) is the
-# instructor's alone.
+# (tests/test_tasks.py runs them) and the grader's child gets them, less what would answer
+# its task (WITHHELD); none holds a solution. The rest of course/grader/ (the mistake
+# models, the sandbox, the runner) is the instructor's alone.
 SPECIFICATION = tuple(f"course/grader/{name}.py" for name in (
-    "__init__", "checks", "exact", "graph", "compare", "numpy_attention", "op_checks",
-    "engine_checks", "attention_checks", "training_checks"))
+    "__init__", "checks", "exact", "sum_back", "graph", "compare", "numpy_attention",
+    "numpy_multihead", "op_checks", "engine_checks", "attention_checks", "training_checks"))
+# What a task's child must not hold, since the check's answer could be taken from it
+# rather than computed: exact.py computes every reference (and its complex step would do a
+# backward's work), numpy_multihead.py is only a reference; sum_back.py is task 1.2's
+# answer by definition and numpy_attention.py task 2.2's forward, which the other tasks'
+# checks run as stand-ins. In the child these modules import as sealed ones (child.py).
+EVERY_TASK = "*"
+WITHHELD = {"exact": EVERY_TASK, "numpy_multihead": EVERY_TASK, "sum_back": ("task1_2",),
+            "numpy_attention": ("task2_2",)}
+
+
+def withheld(task_id: str) -> list:
+    """The specification's modules that task `task_id`'s child does not get."""
+    return [f"course.grader.{name}" for name, tasks in WITHHELD.items()
+            if tasks == EVERY_TASK or task_id in tasks]
 
 
 @dataclass(frozen=True)

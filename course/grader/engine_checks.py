@@ -5,7 +5,7 @@ a textbook engine must get right: a tensor used twice, a diamond, a bias added t
 (broadcasting), consumers far apart, accumulation over two backward calls, the .grad of
 intermediate tensors, and a chain too deep for recursion. The graphs use only the ops
 given as examples (add, sub, mul, neg), and summing a broadcast gradient back runs the
-judge's own definition (exact.sum_back) in place of task 1.2's answer, so only the
+judge's own definition (sum_back.py) in place of task 1.2's answer, so only the
 engine decides. The expected gradients are exact derivatives of each graph written in
 NumPy (exact.gradients).
 """
@@ -16,6 +16,7 @@ from unittest import mock
 import numpy as np
 
 from course.grader import exact
+from course.grader.sum_back import sum_back
 from course.grader.checks import Check, Mistake
 
 # ---- task 1.2: sum_to_shape, through unbroadcast ------------------------------------------
@@ -48,7 +49,7 @@ def _sum_to_shape_check(grad_shape, shape):
         return {"result": grad.sum(axis=tuple(range(grad.ndim - len(shape))))}
 
     def reference(inputs):
-        return {"result": exact.sum_back(inputs["grad"], tuple(int(n) for n in inputs["shape"]))}
+        return {"result": sum_back(inputs["grad"], tuple(int(n) for n in inputs["shape"]))}
 
     name = f"{grad_shape} -> {shape}".replace(",)", ")")
     return Check("task1_2", name, draw, compute, reference=reference, mistakes=(
@@ -88,7 +89,7 @@ def _judges_unbroadcast(compute):
     def run(inputs):
         from minigrad import broadcast
 
-        with mock.patch.object(broadcast, "sum_to_shape", exact.sum_back):
+        with mock.patch.object(broadcast, "sum_to_shape", sum_back):
             return compute(inputs)
     return run
 

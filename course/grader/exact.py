@@ -33,15 +33,3 @@ def gradients(forward, inputs: dict, wrt, upstream) -> dict:
         result[f"grad_{name}"] = grad
     return result
 
-
-def sum_back(grad: np.ndarray, shape: tuple) -> np.ndarray:
-    """A gradient of a broadcast copy, taken back to the copied array's shape by definition:
-    element e receives the sum of the gradients of every position that copies it. (One
-    pass per element: a judge's definition, slow on purpose and no model for task 1.2.)"""
-    grad = np.asarray(grad, dtype=np.float64)
-    result = np.empty(shape)
-    for index in np.ndindex(*shape):
-        basis = np.zeros(shape)
-        basis[index] = 1.0
-        result[index] = np.sum(np.broadcast_to(basis, grad.shape) * grad)
-    return result

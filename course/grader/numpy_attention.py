@@ -1,9 +1,10 @@
-"""Attention written in NumPy: the reference the attention checks (tasks 2.2, 2.3) judge
-by, and the stand-in that keeps task 2.3's checks independent of task 2.2's answer.
+"""Attention written in NumPy: the reference task 2.2's checks judge by, and the stand-in
+that keeps task 2.3's checks independent of task 2.2's answer (so task 2.3's child holds
+this file, and task 2.2's never does).
 
 Each formula is safe for the complex step (exact.py): the row maximum that softmax
 subtracts is taken over real parts. Options model known mistakes (a mask filled with 0,
-softmax over the wrong axis, heads split without a transpose, ...) for the messages.
+a causal mask off by one, softmax over the wrong axis, ...) for the messages.
 """
 
 import numpy as np
@@ -34,33 +35,6 @@ def allowed_keys(mask, causal, T, S, diagonal=0, flip=False):
             np.tril(np.ones((T, S), bool), k=diagonal)
         allowed = tri if allowed is None else allowed & tri
     return allowed
-
-
-def multihead_forward(inputs, kind, n_heads, merge_transposed=True, split_transposed=True,
-                      keys_from_x=False, out_proj=True):
-    """Multi-head attention from the drawn weights ({'q_proj.weight': (C, C), ...}),
-    optionally with a known mistake. Returns {'y': (B, T, C), 'weights': (B, nh, T, S)}."""
-    x = inputs["x"]
-    context = x if kind != "cross" or keys_from_x else inputs["context"]
-    B, T, C = x.shape
-    S, hs = context.shape[1], C // n_heads
-
-    def project(name, inp):
-        return inp @ inputs[f"{name}.weight"] + inputs[f"{name}.bias"]
-
-    def split(y, L):  # (B, L, C) -> (B, nh, L, hs)
-        if split_transposed:
-            return y.reshape(B, L, n_heads, hs).transpose(0, 2, 1, 3)
-        return y.reshape(B, n_heads, L, hs)
-
-    q, k, v = split(project("q_proj", x), T), split(project("k_proj", context), S), \
-        split(project("v_proj", context), S)
-    allowed = allowed_keys(inputs.get("mask"), kind == "causal", T, S)
-    out, weights = attention_forward(q, k, v, allowed)
-    merged = out.transpose(0, 2, 1, 3).reshape(B, T, C) if merge_transposed else \
-        out.reshape(B, T, C)
-    y = project("out_proj", merged) if out_proj else merged
-    return {"y": y, "weights": weights}
 
 
 def _exact_attention_op():

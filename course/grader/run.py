@@ -26,7 +26,7 @@ import numpy as np
 import course.grader.models  # noqa: F401  (the mistake models, used by judge())
 from course.catalogue import BY_ID, select
 from course.grader import sandbox
-from course.grader.checks import BUILT_IN, checks_for, hidden_sources
+from course.grader.checks import BUILT_IN, checks_for, hidden_sources, withheld
 from course.grader.compare import judge
 from course.grader.graph import PREFIX as GRAPH
 from course.grader.tree import build_tree, ignored, read_answers
@@ -308,6 +308,13 @@ def _run_group(result, task, planned, sources, tree, placed, answers, kind, limi
         child, spec, argv = _prepare(scratch, tree, planned, task, sources, kind)
         if not keep_hidden:
             shutil.rmtree(child / "tree" / "course" / "hidden_checks", ignore_errors=True)
+        # Nothing in the child computes what its checks expect: those modules are not in its
+        # tree, and import there as sealed ones.
+        spec["withheld"] = withheld(task.id)
+        spec["check_seconds"] = min(limits.check_seconds, limits.wall_seconds)
+        spec["preload"] = [name[:-len(".py")].replace("/", ".") for name in task.files]
+        for module in spec["withheld"]:
+            (child / "tree" / (module.replace(".", "/") + ".py")).unlink()
         spec["answers"] = {name: [[first, count] for _, first, count in bodies]
                            for name, bodies in placed.items()}
         (child / "spec.json").write_text(json.dumps(spec))

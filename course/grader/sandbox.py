@@ -47,7 +47,8 @@ class Limits:
     file_mb: int = 64  # the largest file it may write
     processes: int = 64  # processes and threads of the sandbox user at once
     open_files: int = 256
-    wall_seconds: float = 120.0
+    wall_seconds: float = 120.0  # the child, all of its task's checks
+    check_seconds: float = 60.0  # one check (each runs in a process of its own)
 
     def apply(self):
         """In the child, before it runs anything (a preexec_fn)."""
