@@ -37,6 +37,23 @@ def main(argv=None) -> int:
                   "help": "Gradescope visibility of the hidden checks' entries (default "
                           "after_published; visible joins them to each task's entry)"}
     grade_parser.add_argument("--hidden-visibility", **visibility)
+    every = commands.add_parser("grade-all", help="grade a whole class: gradebook, feedback, "
+                                "class report, similarity")
+    every.add_argument("submissions", help="a folder of submissions (one folder or zip per "
+                       "student), or Gradescope's export of the assignment (folder or zip)")
+    every.add_argument("--out", required=True, help="the folder for gradebook.csv, "
+                       "feedback/, report.html and the saved results")
+    every.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")
+    every.add_argument("--jobs", type=int, help="submissions graded at once (default: the "
+                       "number of cores)")
+    every.add_argument("--regrade", action="store_true", help="grade every submission again, "
+                       "not only the new and changed ones")
+    every.add_argument("--hidden", help="a folder of extra checks to grade too")
+    every.add_argument("--seed", type=int, help="draw every submission's inputs from this seed")
+    every.add_argument("--timeout", type=float, default=120.0,
+                       help="seconds each task's tests may take (default 120)")
+    every.add_argument("--threshold", type=float, help="similarity above which a pair is "
+                       "listed (default 0.6)")
     bundle = commands.add_parser("autograder", help="write a Gradescope autograder zip")
     bundle.add_argument("out_zip")
     bundle.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")
@@ -71,6 +88,8 @@ def _run(args) -> int:
                      args.hidden_visibility)
         print(f"wrote {args.out_zip}: upload it as the assignment's autograder")
         return 0
+    if args.command == "grade-all":
+        return _grade_all(args)
     if importlib.util.find_spec("course.grader.run") is None:
         # A handout: no solutions to grade against, so grading yourself runs your tests.
         from course.selfcheck import MARK, grade, marked, table
@@ -93,6 +112,25 @@ def _run(args) -> int:
     print(table(payload))
     print(f"wrote {args.results or 'results.json in the graded folder'}")
     return 0 if payload["score"] == payload["max_score"] else 1
+
+
+def _grade_all(args) -> int:
+    from course.grade_all import grade_all
+
+    try:
+        summary = grade_all(args.submissions, args.out, args.tasks, args.jobs, args.regrade,
+                            args.hidden, args.seed, args.timeout, args.threshold)
+    except KeyboardInterrupt:
+        print("\ninterrupted: every submission graded so far is saved in "
+              f"{os.path.join(args.out, 'graded')}; run the same command again to grade the "
+              "rest", file=sys.stderr)
+        return 130
+    print(f"graded {summary['graded']} submission(s) ({summary['jobs']} at a time), kept "
+          f"{summary['kept']} unchanged, {summary['refused']} could not be graded; "
+          f"{summary['seconds']:.1f} s")
+    for name in ("gradebook.csv", "feedback/", "report.html"):
+        print(f"wrote {os.path.join(args.out, name)}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,91 @@
+"""Pairs of submissions whose answers are unusually alike.
+
+Only the lines between TASK markers are compared: the handout's stubs and code are the
+same for everyone. Each submission's answers are fingerprinted with copydetect (Pygments
+tokens with every name replaced by one letter, so renaming changes nothing; hashes of
+k-grams of tokens, winnowed, so moving lines around keeps most of them). Two kinds of
+fingerprints say nothing about copying and are dropped before comparing: those of the
+handout's own stubs, and those that many submissions share (a task that admits one
+natural line gets it from many students independently). A pair is listed when the share
+of one submission's remaining fingerprinted code found in the other is at least
+`threshold` and the shared code is longer than `min_shared` tokens.
+"""
+
+import io
+from dataclasses import dataclass, field
+from itertools import combinations
+
+NOISE = 20  # k: shared runs shorter than this many tokens are never counted
+GUARANTEE = 25  # any shared run this long is always found (window = GUARANTEE - NOISE + 1)
+THRESHOLD = 0.6
+MIN_SHARED = 120  # tokens: below this, two answers are too short to tell copying apart
+COMMON = 0.2  # fingerprints in more than this share of submissions (and in 3 or more)
+
+
+@dataclass
+class Pair:
+    first: str
+    second: str
+    similarity: float  # the larger of the two shares
+    shares: tuple  # (share of first's code found in second, and the reverse)
+    shared_tokens: int
+    regions: list = field(default_factory=list)  # [(region, first's answer, second's)]
+
+
+def document(answers: dict) -> str:
+    """One text of a submission's answers ({(task, what): body}), in a fixed order."""
+    return "\n".join(f"# {task}: {what}\n{body.strip(chr(10))}\n"
+                     for (task, what), body in sorted(answers.items()))
+
+
+def _fingerprint(text: str, boilerplate):
+    from copydetect import CodeFingerprint
+
+    return CodeFingerprint("answers.py", NOISE, GUARANTEE - NOISE + 1,
+                           boilerplate=boilerplate, fp=io.StringIO(text))
+
+
+def _hashes(fingerprint):
+    import numpy as np
+
+    return np.array(sorted(fingerprint.hashes), dtype=np.int64)
+
+
+def similar_pairs(answers: dict, stubs: str, threshold: float = THRESHOLD,
+                  min_shared: int = MIN_SHARED) -> tuple:
+    """(pairs above the threshold, most alike first; every pair's similarity as
+    {(first, second): similarity}) for `answers` {submission: {(task, what): body}};
+    `stubs` is the handout's text of the same regions."""
+    import numpy as np
+    from copydetect import compare_files
+
+    keys = sorted(k for k in answers if answers[k])
+    texts = {k: document(answers[k]) for k in keys}
+    boilerplate = _hashes(_fingerprint(stubs, []))
+    first = {k: _fingerprint(texts[k], boilerplate) for k in keys}
+    counts = {}
+    for k in keys:
+        for h in set(first[k].hashes):
+            counts[h] = counts.get(h, 0) + 1
+    common = [h for h, n in counts.items() if n >= 3 and n > COMMON * len(keys)]
+    boilerplate = np.unique(np.concatenate([boilerplate, np.array(common, dtype=np.int64)]))
+    prints = {k: _fingerprint(texts[k], boilerplate) for k in keys}
+    sets = {k: set(prints[k].hashes) for k in keys}
+    pairs, scores = [], {}
+    for a, b in combinations(keys, 2):
+        if not sets[a] & sets[b]:
+            scores[(a, b)] = 0.0
+            continue
+        overlap, shares, _ = compare_files(prints[a], prints[b])
+        similarity = float(max(shares))
+        scores[(a, b)] = similarity
+        if similarity >= threshold and overlap >= min_shared:
+            pairs.append(Pair(a, b, similarity, tuple(float(s) for s in shares), int(overlap),
+                              _side_by_side(answers[a], answers[b])))
+    pairs.sort(key=lambda p: -p.similarity)
+    return pairs, scores
+
+
+def _side_by_side(a: dict, b: dict) -> list:
+    return [(f"{task} {what}", a.get((task, what), ""), b.get((task, what), ""))
+            for task, what in sorted(set(a) | set(b))]
