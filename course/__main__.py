@@ -115,6 +115,10 @@ def _run(args) -> int:
 
 
 def _grade_all(args) -> int:
+    if importlib.util.find_spec("course.grade_all") is None:
+        print("grade-all grades a class from the instructor's checkout: a handout has no "
+              "grader (grade your own work with `python -m course grade`)", file=sys.stderr)
+        return 2
     from course.grade_all import grade_all
 
     try:

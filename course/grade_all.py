@@ -11,13 +11,13 @@ loses nothing already graded and a late submission costs one grading. Then it wr
 REPORT/gradebook.csv, REPORT/feedback/<student>.txt and REPORT/report.html.
 """
 
-import concurrent.futures
 import csv
 import hashlib
 import json
 import os
 import shutil
 import signal
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -95,41 +95,47 @@ def _refused(s) -> dict:
 def _grade_in_parallel(todo, out, task_ids, jobs, hidden, seed, timeout, progress) -> int:
     """Grade `todo`, `jobs` at a time, saving each result as it comes. Ctrl-C stops the
     graders and keeps what is saved."""
+    import multiprocessing
+
     from tqdm import tqdm
 
     if not todo:
         return 0
     done = 0
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)),
-                                                  initializer=_ignore_interrupts)
+    work = [(str(s.path), task_ids, hidden, seed, timeout) for s in todo]
+    pool = multiprocessing.get_context("spawn").Pool(min(jobs, len(todo)),
+                                                      initializer=_worker_signals)
     try:
-        futures = {pool.submit(grade_one, str(s.path), task_ids, hidden, seed, timeout): s
-                   for s in todo}
         with tqdm(total=len(todo), unit="submission", disable=not progress) as bar:
-            for future in concurrent.futures.as_completed(futures):
-                s = futures[future]
-                try:
-                    record = future.result()
-                except Exception as error:  # a bug in the grader: that row says so
-                    record = {"problem": f"the grader failed: {type(error).__name__}: "
-                                         f"{str(error)[:200]}", "tests": [], "checks": []}
+            for i, record in pool.imap_unordered(_grade_numbered, enumerate(work)):
+                s = todo[i]
                 record.update(key=s.key, student=s.student, email=s.email, sid=s.sid,
                               submitted_at=s.submitted_at, fingerprint=s.fingerprint)
                 _save(out, record)
                 done += 1
                 bar.update()
-    except KeyboardInterrupt:
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
+    except BaseException:
+        pool.terminate()  # the graders stop (their sandboxes die with them); saved stays
         raise
-    pool.shutdown()
+    pool.close()
+    pool.join()
     return done
 
 
-def _ignore_interrupts():
-    """Workers leave Ctrl-C to the parent, which stops them after saving what is done."""
+def _worker_signals():
+    """Workers leave Ctrl-C to the parent, which stops them after saving what is done;
+    stopped, they clean up their scratch folders on the way out."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+
+
+def _grade_numbered(item):
+    i, (path, task_ids, hidden, seed, timeout) = item
+    try:
+        return i, grade_one(path, task_ids, hidden, seed, timeout)
+    except Exception as error:  # a bug in the grader: that submission's row says so
+        return i, {"problem": f"the grader failed: {type(error).__name__}: "
+                              f"{str(error)[:200]}", "tests": [], "checks": [], "seconds": 0.0}
 
 
 def grade_one(path: str, task_ids, hidden, seed, timeout) -> dict:

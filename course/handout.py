@@ -18,12 +18,15 @@ from course.regions import blank
 SKIP_DIRS = {".git", ".venv", "venv", ".ci-venv", "runs", "__pycache__", ".pytest_cache",
              ".hypothesis", ".ruff_cache", "build", "dist", ".ci", "benchmarks"}
 # Instructor-only paths: tests that write textbook answers into a copy of the engine, the
-# grader (its mistake models are right answers with one thing changed), and its tests. The
+# grader (its mistake models are right answers with one thing changed), grading a class
+# (whose synthetic class answers tasks four ways), and their tests. The
 # grader's specification (its checks, references and judge) does go into handouts: the
 # handout's tests run it.
 SKIP_PATHS = ("tests/test_engine_region.py", "course/grader/", "tests/test_grader.py",
               "tests/test_course.py", "tests/test_grading_sandbox.py",
-              "course/hidden_checks/", "docs/instructors.md")
+              "course/hidden_checks/", "docs/instructors.md", "course/grade_all.py",
+              "course/intake.py", "course/report.py", "course/similarity.py",
+              "tests/test_grade_all.py", "tests/synthetic_class.py")
 MARKER = ".minigrad-handout"  # written into every handout; --force only replaces those
 
 

@@ -257,7 +257,10 @@ def _unzip(source: Path, destination: Path, total_limit: int, max_files: int = M
                         if written > MAX_FILE_BYTES and oversized is not None:
                             oversized[name] = info.file_size
                             break
-                        _within_limits(name, written, 0, 0)
+                        if written > MAX_FILE_BYTES:
+                            raise Refused(f"{name} unpacks to more than "
+                                          f"{_size(MAX_FILE_BYTES)} (a zip bomb, or data "
+                                          "that does not belong in a submission?)")
                         if total > total_limit:
                             raise Refused(f"unpacks to more than {_size(total_limit)} (a zip "
                                           "bomb?)")
