@@ -31,7 +31,8 @@ STATE = "graded"
 def grade_all(source, out, task_ids=None, jobs=None, regrade=False, hidden=None,
               seed=None, timeout=120.0, threshold=None, progress=True) -> dict:
     """Grade every submission in `source` into the folder `out`; returns a summary
-    ({"graded": n, "kept": n, "refused": n, "seconds": s, "rows": [...]})."""
+    ({"graded": n, "kept": n, "refused": n, "seconds": s, "rows": [...], "pairs": the
+    similar pairs, "similarity": every pair's})."""
     from course.grader import sandbox
     from course.grader.run import _fingerprint, _judge_files, hidden_sources
 
@@ -66,10 +67,12 @@ def grade_all(source, out, task_ids=None, jobs=None, regrade=False, hidden=None,
         write_feedback(out / "feedback", rows)
         from course.report import write_report
 
-        write_report(out / "report.html", rows, tasks, submissions, threshold=threshold)
-        return {"graded": graded, "kept": kept, "refused": sum(bool(s.problem) for s in
-                                                               submissions),
-                "seconds": time.perf_counter() - start, "rows": rows, "jobs": jobs}
+        pairs, scores = write_report(out / "report.html", rows, tasks, submissions,
+                                     threshold=threshold)
+        return {"graded": graded, "kept": kept,
+                "refused": sum(bool(s.problem) for s in submissions),
+                "seconds": time.perf_counter() - start, "rows": rows, "jobs": jobs,
+                "pairs": pairs, "similarity": scores}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

@@ -14,7 +14,8 @@ from collections import Counter
 from course.catalogue import BY_ID
 
 
-def write_report(path, rows: list, tasks, submissions, threshold=None):
+def write_report(path, rows: list, tasks, submissions, threshold=None) -> tuple:
+    """Write the page; returns the similar pairs and every pair's similarity."""
     graded = [r for r in rows if not r["problem"]]
     refused = [r for r in rows if r["problem"]]
     pairs, scores = _similarity(submissions, tasks, threshold)
@@ -46,6 +47,7 @@ pre {{ background: #f8f8f8; padding: .5em; overflow-x: auto; font-size: 13px;
 </body></html>
 """
     path.write_text(page, encoding="utf-8")
+    return pairs, scores
 
 
 def _section(title: str, body: str) -> str:

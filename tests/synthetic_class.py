@@ -186,13 +186,15 @@ def _statement_start(lines: list, start: int) -> int:
     return len(lines) - 1
 
 
-def honest(handout: Path, ways: dict, quirk: int | None = None):
-    """Every task the handout blanked answered: the regions in `ways` ({what: variant
-    index}) in that way."""
+def honest(handout: Path, ways: dict, quirk: int | None = None, only=None):
+    """Every task the handout blanked (or those in `only`) answered: the regions in `ways`
+    ({what: variant index}) in that way."""
     from course.catalogue import BY_ID
     from course.handout import MARKER
 
     for task in (BY_ID[i] for i in (handout / MARKER).read_text().split()):
+        if only is not None and task.id not in only:
+            continue
         replacements = {}
         for what, index in ways.items():
             if TASK_OF[what] == task.id:
