@@ -35,6 +35,7 @@ from tests.synthetic_class import (  # noqa: E402
     bad_submissions,
     copy_of,
     honest,
+    with_quirks,
 )
 from tests.test_grader import MISTAKES, _mistaken  # noqa: E402
 
@@ -72,7 +73,8 @@ def synthetic_class(folder: Path, students: int, seed: int = 0) -> dict:
         task_id, what, code, spaces, sentence = MISTAKES[i % len(MISTAKES)]
         key = f"mistake{i:03d}"
         new(key, only=set(all_tasks) - {task_id})
-        answer(folder / key, task_id, {what: _mistaken(task_id, what, code, spaces, sentence)})
+        mistaken = _mistaken(task_id, what, code, spaces, sentence)
+        answer(folder / key, task_id, {what: with_quirks(mistaken, rng.randrange(100, 100_000))})
         kinds["mistake"].append(key)
     kinds["copy"] = []
     for i, original in enumerate(rng.sample(kinds["honest"], counts["copy"])):

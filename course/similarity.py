@@ -19,7 +19,10 @@ NOISE = 20  # k: shared runs shorter than this many tokens are never counted
 GUARANTEE = 25  # any shared run this long is always found (window = GUARANTEE - NOISE + 1)
 THRESHOLD = 0.6
 MIN_SHARED = 120  # tokens: below this, two answers are too short to tell copying apart
-COMMON = 0.2  # fingerprints in more than this share of submissions (and in 3 or more)
+# A fingerprint in more submissions than this is common code, not a sign of copying (as
+# MOSS ignores a passage found in more than 10 programs); in a small class, in more than
+# half of them.
+COMMON = 10
 
 
 @dataclass
@@ -67,7 +70,8 @@ def similar_pairs(answers: dict, stubs: str, threshold: float = THRESHOLD,
     for k in keys:
         for h in set(first[k].hashes):
             counts[h] = counts.get(h, 0) + 1
-    common = [h for h, n in counts.items() if n >= 3 and n > COMMON * len(keys)]
+    most = min(COMMON, max(2, len(keys) // 2))
+    common = [h for h, n in counts.items() if n > most]
     boilerplate = np.unique(np.concatenate([boilerplate, np.array(common, dtype=np.int64)]))
     prints = {k: _fingerprint(texts[k], boilerplate) for k in keys}
     sets = {k: set(prints[k].hashes) for k in keys}

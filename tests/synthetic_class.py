@@ -5,9 +5,9 @@ variables renamed and lines reordered, and submissions that cannot be graded.
 The four ways are written independently for the regions where students' code differs most
 (task 1.2's sum_to_shape, task 1.4's topological order and backward pass); every other
 region is answered with the repository's solution, which the similarity report must treat
-as the code many students write alike. With `quirks`, each honest student's answers also
-carry checks of their own (`assert grad.ndim < 417`), so that a class of hundreds holds
-hundreds of different answers, as a real one does.
+as the code many students write alike. With a `quirk`, a student's answers also carry
+checks of their own (`assert 417 > 0`) in places of their own, so that a class of hundreds
+holds hundreds of different answers, as a real one does.
 """
 
 import ast
@@ -142,9 +142,8 @@ for current in order:
         incoming[key] = outs[k] if key not in incoming else np.add(incoming[key], outs[k])"""],
 }
 TASK_OF = {SUM_TO_SHAPE: "task1_2", TOPOLOGICAL: "task1_4", BACKWARD_PASS: "task1_4"}
-# Checks a student adds of their own accord, always true: `{}` is the student's bound.
-QUIRKS = {SUM_TO_SHAPE: "assert grad.ndim < {}", TOPOLOGICAL: "assert root is not None or {} < 0",
-          BACKWARD_PASS: "assert len(order) < {} * 1000"}
+# A check a student adds of their own accord, always true: `{}` is the student's own bound.
+QUIRK = "assert {} > 0"
 
 
 def indent(body: str, spaces: int = 4) -> str:
@@ -164,26 +163,31 @@ def variant_body(what: str, index: int, quirk: int | None = None) -> str | None:
         body = next(r.body for r in find_regions((ROOT / name).read_text(), name)
                     if r.what == what)
         body = "\n".join(line[4:] for line in body.split("\n"))
-    if quirk is not None:
-        lines = body.strip("\n").split("\n")
-        middle = _statement_start(lines, len(lines) // 2)
-        margin = lines[middle][:len(lines[middle]) - len(lines[middle].lstrip())]
-        lines.insert(middle, margin + QUIRKS[what].format(quirk + 7))
-        lines.insert(0, QUIRKS[what].format(quirk))
-        body = "\n".join(lines)
-    return indent(body)
+    return indent(with_quirks(body, quirk) if quirk is not None else body)
+
+
+def with_quirks(body: str, quirk: int, count: int = 3) -> str:
+    """`body` with `count` checks of the student's own (QUIRK) where statements may go,
+    at places drawn from `quirk`: no two students' answers are alike."""
+    rng = random.Random(quirk)
+    lines = body.strip("\n").split("\n")
+    for n in range(count):
+        j = _statement_start(lines, rng.randrange(len(lines)))
+        margin = lines[j][:len(lines[j]) - len(lines[j].lstrip())]
+        lines.insert(j, margin + QUIRK.format(quirk + n))
+    return "\n".join(lines)
 
 
 def _statement_start(lines: list, start: int) -> int:
     """The first line from `start` on where a new statement may go: outside brackets, not
-    an else/elif, and not inside a docstring."""
-    for j in range(start, len(lines)):
+    an else/elif, and not a blank line."""
+    for j in list(range(start, len(lines))) + list(range(start)):
         before = "\n".join(lines[:j])
         balanced = sum(before.count(c) for c in "([{") == sum(before.count(c) for c in ")]}")
-        if balanced and not lines[j].lstrip().startswith(("else", "elif", "except",
-                                                          "finally")):
+        if balanced and lines[j].strip() and not lines[j].lstrip().startswith(
+                ("else", "elif", "except", "finally")):
             return j
-    return len(lines) - 1
+    return 0
 
 
 def honest(handout: Path, ways: dict, quirk: int | None = None, only=None):

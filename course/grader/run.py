@@ -292,11 +292,11 @@ def run_task(task, planned: list, sources, tree: Path, placed: dict, answers,
         return result
     hidden = [item for item in planned if item.check.source.endswith(".py")]
     public = [item for item in planned if item not in hidden]
-    for group, group_sources in ((public, [s for s in sources if not s.endswith(".py")]),
-                                 (hidden, sources)):
-        if group:
-            _run_group(result, task, group, group_sources, tree, placed, answers, kind,
-                       limits, keep_hidden=group is hidden)
+    for group in (public, hidden):
+        if group:  # the child loads only the modules that define its checks
+            used = {item.check.source for item in group}
+            _run_group(result, task, group, [s for s in sources if s in used], tree, placed,
+                       answers, kind, limits, keep_hidden=group is hidden)
     return result
 
 
