@@ -53,7 +53,7 @@ def main(argv=None) -> int:
     every.add_argument("--timeout", type=float, default=120.0,
                        help="seconds each task's tests may take (default 120)")
     every.add_argument("--threshold", type=float, help="similarity above which a pair is "
-                       "listed (default 0.6)")
+                       "listed (default 0.55)")
     bundle = commands.add_parser("autograder", help="write a Gradescope autograder zip")
     bundle.add_argument("out_zip")
     bundle.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")

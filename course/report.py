@@ -66,8 +66,8 @@ def _summary(rows, graded, refused, tasks) -> str:
         facts += [("median total", f"{np.median(totals):g} / {most}"),
                   ("mean total", f"{np.mean(totals):.1f} / {most}"),
                   ("full marks", sum(t == most for t in totals)),
-                  ("grading time", f"{np.sum(seconds):.0f} s in all, "
-                                   f"{np.median(seconds):.1f} s per submission (median)")]
+                  ("grading time", f"{np.median(seconds):.1f} s per submission (median; "
+                                   f"{np.sum(seconds):.0f} s summed over submissions)")]
     return "<table>" + "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td>"
                                "</tr>" for k, v in facts) + "</table>"
 

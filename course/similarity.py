@@ -11,13 +11,14 @@ of one submission's remaining fingerprinted code found in the other is at least
 `threshold` and the shared code is longer than `min_shared` tokens.
 """
 
+import hashlib
 import io
 from dataclasses import dataclass, field
 from itertools import combinations
 
 NOISE = 20  # k: shared runs shorter than this many tokens are never counted
 GUARANTEE = 25  # any shared run this long is always found (window = GUARANTEE - NOISE + 1)
-THRESHOLD = 0.6
+THRESHOLD = 0.55
 MIN_SHARED = 120  # tokens: below this, two answers are too short to tell copying apart
 # A fingerprint in more submissions than this is common code, not a sign of copying (as
 # MOSS ignores a passage found in more than 10 programs); in a small class, in more than
@@ -35,17 +36,38 @@ class Pair:
     regions: list = field(default_factory=list)  # [(region, first's answer, second's)]
 
 
-def document(answers: dict) -> str:
-    """One text of a submission's answers ({(task, what): body}), in a fixed order."""
-    return "\n".join(f"# {task}: {what}\n{body.strip(chr(10))}\n"
-                     for (task, what), body in sorted(answers.items()))
+def document(answers: dict) -> tuple:
+    """One text of a submission's answers ({(task, what): body}), in a fixed order, and
+    where each answer lies in it: [((task, what), start, end)]."""
+    text, spans = "", []
+    for key, body in sorted(answers.items()):
+        text += f"# {key[0]}: {key[1]}\n"
+        start = len(text)
+        text += body.strip("\n") + "\n"
+        spans.append((key, start, len(text)))
+    return text, spans
 
 
 def _fingerprint(text: str, boilerplate):
+    from unittest import mock
+
+    import copydetect.utils
     from copydetect import CodeFingerprint
 
-    return CodeFingerprint("answers.py", NOISE, GUARANTEE - NOISE + 1,
-                           boilerplate=boilerplate, fp=io.StringIO(text))
+    # copydetect hashes k-grams with Python's hash(), which differs from one run to the
+    # next: the same class would list different pairs each time. A stable hash instead.
+    with mock.patch.object(copydetect.utils, "hashed_kgrams", _stable_kgrams):
+        return CodeFingerprint("answers.py", NOISE, GUARANTEE - NOISE + 1,
+                               boilerplate=boilerplate, fp=io.StringIO(text))
+
+
+def _stable_kgrams(string: str, k: int):
+    import numpy as np
+
+    return np.array([int.from_bytes(hashlib.blake2b(string[i:i + k].encode(),
+                                                    digest_size=8).digest(), "little",
+                                    signed=True)
+                     for i in range(len(string) - k + 1)], dtype=np.int64)
 
 
 def _hashes(fingerprint):
@@ -63,7 +85,9 @@ def similar_pairs(answers: dict, stubs: str, threshold: float = THRESHOLD,
     from copydetect import compare_files
 
     keys = sorted(k for k in answers if answers[k])
-    texts = {k: document(answers[k]) for k in keys}
+    texts, spans = {}, {}
+    for k in keys:
+        texts[k], spans[k] = document(answers[k])
     boilerplate = _hashes(_fingerprint(stubs, []))
     first = {k: _fingerprint(texts[k], boilerplate) for k in keys}
     counts = {}
@@ -80,16 +104,27 @@ def similar_pairs(answers: dict, stubs: str, threshold: float = THRESHOLD,
         if not sets[a] & sets[b]:
             scores[(a, b)] = 0.0
             continue
-        overlap, shares, _ = compare_files(prints[a], prints[b])
+        overlap, shares, slices = compare_files(prints[a], prints[b])
         similarity = float(max(shares))
         scores[(a, b)] = similarity
         if similarity >= threshold and overlap >= min_shared:
+            involved = _involved(spans[a], slices[0]) | _involved(spans[b], slices[1])
             pairs.append(Pair(a, b, similarity, tuple(float(s) for s in shares), int(overlap),
-                              _side_by_side(answers[a], answers[b])))
+                              _side_by_side(answers[a], answers[b], involved)))
     pairs.sort(key=lambda p: -p.similarity)
     return pairs, scores
 
 
-def _side_by_side(a: dict, b: dict) -> list:
-    return [(f"{task} {what}", a.get((task, what), ""), b.get((task, what), ""))
-            for task, what in sorted(set(a) | set(b))]
+def _involved(spans, slices) -> set:
+    """The answers that the copied stretches (`slices`: starts, ends) fall in."""
+    return {key for key, start, end in spans
+            if any(s < end and e > start for s, e in zip(*slices))}
+
+
+def _side_by_side(a: dict, b: dict, involved: set) -> list:
+    """[(task region, a's answer, b's answer)] for the regions the shared code is in."""
+    from course.catalogue import BY_ID
+
+    return [(f"{BY_ID[task].number if task in BY_ID else task} {what}",
+             a.get((task, what), ""), b.get((task, what), ""))
+            for task, what in sorted(involved)]

@@ -70,7 +70,7 @@ def test_planted_copies_are_flagged_and_independent_answers_are_not():
     assert flagged == {("copies honest1", "honest1"), ("copies honest2", "honest2")}, scores
     honest = [scores[(a, b)] for a, b in scores if a.startswith("honest") and
               b.startswith("honest")]
-    assert max(honest) < 0.4, scores  # well below the threshold (0.6)
+    assert max(honest) < 0.4, scores  # well below the threshold (0.55)
     assert scores[("natural only", "natural too")] == 0.0 or \
         ("natural only", "natural too") not in flagged
     # The side-by-side view holds both answers of each region.
@@ -79,6 +79,7 @@ def test_planted_copies_are_flagged_and_independent_answers_are_not():
 
 
 @needs_sandbox
+@pytest.mark.slow
 def test_a_class_is_graded_into_a_gradebook_and_bad_submissions_cost_their_row(tmp_path):
     from course.grade_all import grade_all
     from course.handout import make
@@ -99,7 +100,7 @@ def test_a_class_is_graded_into_a_gradebook_and_bad_submissions_cost_their_row(t
         found = [p for pattern in ({str(folder / "*")!r}, "/tmp/grade-all-*/copies/*",
                                    "/tmp/*/copies/alice")
                  for p in glob.glob(pattern)]
-        for top in ("/tmp", "/sandbox", "/"):
+        for top in ("/tmp", "/sandbox", "/home", "/root"):
             for where, dirs, files in os.walk(top):
                 found += [where for d in dirs if d == "alice"]
                 if len(found) > 20 or where.count("/") > 4:
