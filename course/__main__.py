@@ -43,7 +43,8 @@ def main(argv=None) -> int:
                        "student), or Gradescope's export of the assignment (folder or zip)")
     every.add_argument("--out", required=True, help="the folder for gradebook.csv, "
                        "feedback/, report.html and the saved results")
-    every.add_argument("--tasks", nargs="+", help="task ids to grade (default: all)")
+    every.add_argument("--tasks", nargs="+", help="task ids to grade (default: those the "
+                       "handout assigned, as most submissions' .minigrad-handout say)")
     every.add_argument("--jobs", type=int, help="submissions graded at once (default: the "
                        "number of cores)")
     every.add_argument("--regrade", action="store_true", help="grade every submission again, "

@@ -214,3 +214,15 @@ def test_a_gradescope_export_names_each_submissions_students_and_time(tmp_path):
         assert "has no folder submission_1003" in found["submission_1003"].problem
         assert "not named in submission_metadata.yml" in found["submission_9999"].problem
         assert (ada.path / "minigrad" / "broadcast.py").read_text() == "# answers\n"
+
+
+def test_the_tasks_graded_are_those_most_handouts_say_not_one_students_edit(tmp_path):
+    from course.grade_all import handed_out
+    from course.intake import collect
+
+    for name, tasks in (("ann", "task1_2 task1_4"), ("ben", "task1_2 task1_4"),
+                        ("eve", "task1_1")):  # eve edited her marker file
+        (tmp_path / "class" / name / "minigrad").mkdir(parents=True)
+        (tmp_path / "class" / name / ".minigrad-handout").write_text(tasks + "\n")
+    submissions = collect(tmp_path / "class", tmp_path / "scratch")
+    assert handed_out(submissions) == ["task1_2", "task1_4"]
