@@ -223,6 +223,7 @@ def test_the_tasks_graded_are_those_most_handouts_say_not_one_students_edit(tmp_
     for name, tasks in (("ann", "task1_2 task1_4"), ("ben", "task1_2 task1_4"),
                         ("eve", "task1_1")):  # eve edited her marker file
         (tmp_path / "class" / name / "minigrad").mkdir(parents=True)
+        (tmp_path / "class" / name / "minigrad" / "__init__.py").write_text("")
         (tmp_path / "class" / name / ".minigrad-handout").write_text(tasks + "\n")
     submissions = collect(tmp_path / "class", tmp_path / "scratch")
     assert handed_out(submissions) == ["task1_2", "task1_4"]
