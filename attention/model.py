@@ -42,10 +42,10 @@ class Block(Module):
     """
 
     def __init__(self, d_model, n_heads, residual=True, layer_norm=False, ffn_hidden=0,
-                 dropout=0.0):
+                 dropout=0.0, share=None):
         super().__init__()
         self.residual = residual
-        self.attn = MultiHeadAttention(d_model, n_heads)
+        self.attn = MultiHeadAttention(d_model, n_heads, share=share)
         self.norm1 = LayerNorm(d_model) if layer_norm else None
         self.norm2 = LayerNorm(d_model) if layer_norm and ffn_hidden else None
         self.ffn = FeedForward(d_model, ffn_hidden) if ffn_hidden else None
@@ -65,7 +65,8 @@ class AttentionModel(Module):
     """Token ids (B, T) -> per-position class logits (B, T, n_classes)."""
 
     def __init__(self, vocab_size, n_classes, d_model=32, n_heads=1, n_layers=1, max_len=64,
-                 positional="none", residual=True, layer_norm=False, ffn_hidden=0):
+                 positional="none", residual=True, layer_norm=False, ffn_hidden=0,
+                 share=None):
         super().__init__()
         if positional not in POSITIONAL:
             raise ValueError(f"AttentionModel: positional must be one of {POSITIONAL}, "
@@ -73,7 +74,7 @@ class AttentionModel(Module):
         self.config = dict(vocab_size=vocab_size, n_classes=n_classes, d_model=d_model,
                            n_heads=n_heads, n_layers=n_layers, max_len=max_len,
                            positional=positional, residual=residual, layer_norm=layer_norm,
-                           ffn_hidden=ffn_hidden)
+                           ffn_hidden=ffn_hidden, share=share)
         self.embed = Embedding(vocab_size, d_model)
         if positional == "sinusoidal":
             self.pos = SinusoidalPositionalEncoding(d_model, max_len)
@@ -82,7 +83,8 @@ class AttentionModel(Module):
         else:
             self.pos = None
         self.blocks = ModuleList(
-            Block(d_model, n_heads, residual, layer_norm, ffn_hidden) for _ in range(n_layers)
+            Block(d_model, n_heads, residual, layer_norm, ffn_hidden, share=share)
+            for _ in range(n_layers)
         )
         self.head = Linear(d_model, n_classes)
 

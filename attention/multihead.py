@@ -16,13 +16,26 @@ from attention.attention import read_only, scaled_dot_product_attention
 from attention.linear import Linear
 from minigrad.nn import Module, check_sizes
 
+SHARE = (None, "qk", "qkv")
+
+
 class MultiHeadAttention(Module):
-    """y = out_proj(concat_h attention(x Wq_h, c Wk_h, c Wv_h)), c = context or x."""
+    """y = out_proj(concat_h attention(x Wq_h, c Wk_h, c Wv_h)), c = context or x.
+
+    share="qk" makes keys with the queries' projection (Wk = Wq), share="qkv" values too:
+    the experiment of why attention has three matrices. With Wq = Wk every score is
+    symmetric (score(i, j) = score(j, i)) and a query scores itself at least as high as a
+    key of the same length, so "look at the previous token" is out of reach."""
 
     def __init__(self, d_model: int, n_heads: int, bias: bool = True,
-                 context_dim: int | None = None):
+                 context_dim: int | None = None, share: str | None = None):
         super().__init__()
         check_sizes("MultiHeadAttention", d_model=d_model, n_heads=n_heads)
+        if share not in SHARE:
+            raise ValueError(f"MultiHeadAttention: share must be one of {SHARE}, got {share!r}")
+        if share and context_dim not in (None, d_model):
+            raise ValueError("MultiHeadAttention: share needs keys made like queries, so "
+                             f"context_dim={context_dim} must equal d_model={d_model}")
         if context_dim is not None:
             check_sizes("MultiHeadAttention", context_dim=context_dim)
         if d_model % n_heads:
@@ -31,9 +44,11 @@ class MultiHeadAttention(Module):
             )
         context_dim = context_dim or d_model
         self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
+        self.share = share
         self.q_proj = Linear(d_model, d_model, bias=bias)
-        self.k_proj = Linear(context_dim, d_model, bias=bias)
-        self.v_proj = Linear(context_dim, d_model, bias=bias)
+        # A shared projection is one module under two names: its parameters count once.
+        self.k_proj = self.q_proj if share else Linear(context_dim, d_model, bias=bias)
+        self.v_proj = self.q_proj if share == "qkv" else Linear(context_dim, d_model, bias=bias)
         self.out_proj = Linear(d_model, d_model, bias=bias)
         self.attention_weights = None  # np.ndarray (B, nh, T, S) of the last forward
 

@@ -19,7 +19,7 @@ UNLESS_THE_TASK_SAYS = dict(ffn_hidden=0, n_layers=1, dropout=0.0, causal=False)
 # the chosen task's model would ignore is refused on the command line, not silently dropped.
 MODEL_SETTINGS = {
     "AttentionModel": ("d_model", "n_heads", "n_layers", "positional", "residual",
-                       "layer_norm", "ffn_hidden"),
+                       "layer_norm", "ffn_hidden", "share"),
     "CrossAttentionModel": ("d_model", "n_heads"),
     "CausalLM": ("d_model", "n_heads", "n_layers", "ffn_hidden", "dropout", "causal"),
 }
@@ -48,6 +48,7 @@ class TrainConfig:
     n_layers: int | None = None
     dropout: float | None = None
     causal: bool | None = None  # the language model's causal mask
+    share: str | None = None  # "qk": keys made with the queries' matrix; "qkv": values too
     n_train: int = 4000
     n_test: int = 1000
     seed: int = 0
@@ -104,11 +105,12 @@ _probability = _number(lambda v: 0 <= v < 1, "in [0, 1)")
 
 def parse_args(argv=None, description: str = "") -> tuple:
     defaults = "\n".join(
-        f"  {name:<8} " + ", ".join(f"{k}={v}" for k, v in make_task(name).defaults.items())
+        f"  {name:<8} {make_task(name).description}\n           "
+        + ", ".join(f"{k}={v}" for k, v in make_task(name).defaults.items())
         for name in TASKS)
     parser = argparse.ArgumentParser(prog="python -m attention.train",
                                      description=description,
-                                     epilog=f"defaults per task:\n{defaults}",
+                                     epilog=f"tasks, and their defaults:\n{defaults}",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="context", choices=TASKS)
     parser.add_argument("--steps", type=_at_least(0), help="optimizer steps (default: per task)")
@@ -130,6 +132,9 @@ def parse_args(argv=None, description: str = "") -> tuple:
     parser.add_argument("--causal", action=argparse.BooleanOptionalAction,
                         help="the language model's causal mask (--no-causal: let every "
                              "position see the tokens after it, and watch generation fail)")
+    parser.add_argument("--share", choices=["qk", "qkv"],
+                        help="make keys (qk), or keys and values (qkv), with the queries' "
+                             "matrix: what separate matrices are for (try --task previous)")
     parser.add_argument("--seed", type=_at_least(0), default=0)
     parser.add_argument("--out", help="output folder (default: runs/<task>)")
     parser.add_argument("--resume", action="store_true",
@@ -150,7 +155,7 @@ def _refuse_what_the_model_ignores(parser, config):
     """A usage error naming every option given that the task's model is not built from."""
     kind = model_kind(make_task(config.task))
     given = [key for key in ("n_layers", "positional", "residual", "ffn_hidden", "dropout",
-                             "causal") if getattr(config, key) is not None]
+                             "causal", "share") if getattr(config, key) is not None]
     given += ["layer_norm"] if config.layer_norm else []
     unused = [key for key in given if key not in MODEL_SETTINGS[kind]]
     if unused:

@@ -16,6 +16,15 @@ attention for a different reason:
             queries attend to the memory (queries from one sequence, keys and values from
             another), as a decoder attends to its encoder. A row holds the memory first,
             then the queries; only the queries are scored.
+  previous  each position answers with the token before it: a relation that is not
+            symmetric (i looks at i - 1, not i - 1 at i), found by position. Separate query
+            and key matrices learn it; with the query's matrix reused for keys (share=qk)
+            every score is symmetric and the model cannot.
+  cycle     rock, paper and scissors in each row, each holding a digit; each answers with
+            the digit of the one it beats. A relation in a cycle (rock -> scissors ->
+            paper -> rock) that no symmetric score can follow: with one matrix for queries
+            and keys, score(rock, scissors) = score(scissors, rock), and the three
+            preferences contradict each other.
   sums      a language-modelling task: rows such as "12+35=047", and a causal model that
             learns to predict every next token. Given "12+35=", it must generate "047"
             one digit at a time. The targets are the inputs shifted by one, and every
@@ -74,6 +83,34 @@ def _reverse(task, rng, n):
     return ids, ids[:, ::-1].copy(), np.ones(ids.shape, dtype=bool)
 
 
+def _previous(task, rng, n):
+    ids = rng.integers(0, len(task.vocab), size=(n, task.seq_len))
+    targets = np.concatenate([ids[:, :1], ids[:, :-1]], axis=1)  # position t: token t - 1
+    mask = np.ones(ids.shape, dtype=bool)
+    mask[:, 0] = False  # position 0 has no previous token
+    return ids, targets, mask
+
+
+SHAPES = ("rock", "paper", "scissors")  # each beats the next but one: rock beats scissors
+
+
+def _cycle(task, rng, n):
+    T, digits = task.seq_len, task.defaults["digits"]
+    fillers = len(SHAPES) * digits  # filler token ids come after the shapes'
+    ids = fillers + rng.integers(0, len(task.vocab) - fillers, size=(n, T))
+    targets = np.zeros((n, T), dtype=np.int64)
+    mask = np.zeros((n, T), dtype=bool)
+    for row in range(n):
+        where = rng.choice(T, size=len(SHAPES), replace=False)  # a slot for each shape
+        values = rng.integers(0, digits, size=len(SHAPES))
+        for shape, slot in enumerate(where):
+            ids[row, slot] = shape * digits + values[shape]
+            beaten = (shape + 2) % len(SHAPES)  # rock -> scissors, paper -> rock, ...
+            targets[row, slot] = values[beaten]
+            mask[row, slot] = True
+    return ids.astype(np.int64), targets, mask
+
+
 def _pair(task, rng, n):
     T, K = task.seq_len, task.defaults["digits"]
     digits = rng.integers(0, K, size=(n, T))
@@ -126,8 +163,8 @@ def _sum_tokens(task, a, b, total) -> list:
     return task.encode(f"{a:0{digits}d}+{b:0{digits}d}={total:0{digits + 1}d}")
 
 
-GENERATORS = {"context": _context, "reverse": _reverse, "pair": _pair, "lookup": _lookup,
-              "sums": _sums}
+GENERATORS = {"context": _context, "reverse": _reverse, "previous": _previous, "cycle": _cycle,
+              "pair": _pair, "lookup": _lookup, "sums": _sums}
 TASKS = tuple(GENERATORS)
 
 
@@ -164,6 +201,23 @@ def make_task(name: str) -> Task:
             defaults=dict(positional="learned", n_heads=1, d_model=32, steps=500, lr=0.01,
                           batch_size=64, residual=False),
             description="output position i copies input position T-1-i",
+        )
+    if name == "previous":
+        return Task(
+            "previous", [str(d) for d in range(16)], [str(d) for d in range(16)], 8,
+            defaults=dict(positional="learned", n_heads=1, d_model=32, steps=300, lr=0.01,
+                          batch_size=64, residual=False),
+            description="each position answers with the token before it (not symmetric)",
+        )
+    if name == "cycle":
+        digits = 4
+        return Task(
+            "cycle", [f"{shape}{d}" for shape in SHAPES for d in range(digits)]
+            + ["the", "a", "and", "then"], [str(d) for d in range(digits)], 8,
+            defaults=dict(positional="none", n_heads=1, d_model=32, steps=300, lr=0.01,
+                          batch_size=64, residual=False, digits=digits),
+            description="rock, paper, scissors: each answers with the digit of the one it "
+                        "beats (a cycle)",
         )
     if name == "pair":
         K = 8

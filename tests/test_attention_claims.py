@@ -501,3 +501,44 @@ def test_swapping_the_context_word_flips_the_sense_of_bank(context_run):
     river, money_sense = task.classes.index("river bank"), task.classes.index("money bank")
     assert (sense_before == river).mean() > 0.98
     assert (sense_after == money_sense).mean() > 0.98  # measured 1.0
+
+
+# ---- why three separate matrices (Q: "Why three separate matrices (Q, K, V)?") ---------------
+
+def test_shared_projections_are_one_module_counted_once():
+    separate, shared_qk, shared_qkv = (mha64(share=share) for share in (None, "qk", "qkv"))
+    assert shared_qk.k_proj is shared_qk.q_proj and shared_qk.v_proj is not shared_qk.q_proj
+    assert shared_qkv.v_proj is shared_qkv.q_proj
+    counts = [len(list(m.parameters())) for m in (separate, shared_qk, shared_qkv)]
+    assert counts == [8, 6, 4]  # weight and bias of q, k, v, out; a shared one counts once
+    # With Wq = Wk, each head's scores q k^T are symmetric.
+    x = f64(np.random.default_rng(0), 1, 5, 8)
+    q = shared_qk._split_heads(shared_qk.q_proj(x)).data  # (1, nh, T, hs)
+    k = shared_qk._split_heads(shared_qk.k_proj(x)).data
+    scores = q @ np.swapaxes(k, -1, -2)
+    np.testing.assert_allclose(scores, np.swapaxes(scores, -1, -2), **TIGHT)
+    with pytest.raises(ValueError, match="share must be one of"):
+        MultiHeadAttention(8, 2, share="kv")
+
+
+def test_a_cycle_needs_separate_query_and_key_matrices(tmp_path):
+    """Looking for something else than what one is: rock looks for scissors, scissors for
+    paper, paper for rock. Symmetric scores (one matrix for queries and keys) cannot order
+    a cycle; separate matrices learn it."""
+    accuracy = {}
+    for share in (None, "qk", "qkv"):
+        config = TrainConfig(task="cycle", share=share, steps=150, n_train=2000, n_test=500,
+                             out=str(tmp_path / str(share)))
+        accuracy[share] = train(config.resolved(), progress=False,
+                                plots=False)["held_out_accuracy"]
+    assert accuracy[None] > 0.99, accuracy
+    assert accuracy["qk"] < 0.85 and accuracy["qkv"] < 0.85, accuracy
+
+
+def test_learned_positions_past_their_length_are_a_clear_error():
+    from attention.positional import LearnedPositionalEmbedding
+
+    mg.manual_seed(0)
+    positions = LearnedPositionalEmbedding(8, 4)
+    with pytest.raises(ValueError, match=r"\(2, 9, 4\) needs shape .* T <= max_len=8"):
+        positions(mg.zeros(2, 9, 4))
