@@ -51,8 +51,9 @@ class Block(Module):
         self.ffn = FeedForward(d_model, ffn_hidden) if ffn_hidden else None
         self.drop = Dropout(dropout) if dropout else None
 
-    def forward(self, x, mask=None, causal=False):
-        h = self.attn(self.norm1(x) if self.norm1 else x, mask=mask, causal=causal)  # (B, T, C)
+    def forward(self, x, mask=None, causal=False, key_padding_mask=None):
+        h = self.attn(self.norm1(x) if self.norm1 else x, mask=mask, causal=causal,
+                      key_padding_mask=key_padding_mask)  # (B, T, C)
         h = self.drop(h) if self.drop else h
         x = x + h if self.residual else h
         if self.ffn is not None:
@@ -88,12 +89,14 @@ class AttentionModel(Module):
         )
         self.head = Linear(d_model, n_classes)
 
-    def forward(self, ids, mask=None):
+    def forward(self, ids, mask=None, key_padding_mask=None):
+        """ids (B, T); mask: allowed keys, broadcastable to (B, nh, T, T); key_padding_mask
+        (B, T): True at the padding of rows shorter than T, which no position attends to."""
         x = self.embed(ids)  # (B, T) -> (B, T, C)
         if self.pos is not None:
             x = self.pos(x)  # (B, T, C): now each vector also says where it is
         for block in self.blocks:
-            x = block(x, mask=mask)  # (B, T, C)
+            x = block(x, mask=mask, key_padding_mask=key_padding_mask)  # (B, T, C)
         return self.head(x)  # (B, T, n_classes)
 
     def attention_maps(self):

@@ -12,11 +12,31 @@ Shapes (as in attention.py): B batch, nh heads, T queries, S keys and values,
 C = d_model the model width, hs = C // nh the head width.
 """
 
+import numpy as np
+
 from attention.attention import read_only, scaled_dot_product_attention
 from attention.linear import Linear
 from minigrad.nn import Module, check_sizes
 
 SHARE = (None, "qk", "qkv")
+
+
+def with_padding(mask, key_padding_mask, B: int, S: int):
+    """`mask` (allowed keys, or None) with the padded keys forbidden: a boolean array that
+    broadcasts to (B, nh, T, S)."""
+    pads = np.asarray(getattr(key_padding_mask, "data", key_padding_mask))
+    if pads.dtype != bool or pads.shape != (B, S):
+        raise ValueError(f"MultiHeadAttention: key_padding_mask must be a boolean array of "
+                         f"shape (B, S) = ({B}, {S}), True at padding; got {pads.dtype} "
+                         f"{pads.shape}")
+    allowed = ~pads[:, None, None, :]  # (B, 1, 1, S): every head and query alike
+    if mask is None:
+        return allowed
+    mask = np.asarray(getattr(mask, "data", mask))
+    if mask.dtype != bool:
+        raise TypeError(f"MultiHeadAttention: mask must be boolean (True = may attend), got "
+                        f"dtype {mask.dtype}")
+    return mask & allowed
 
 
 class MultiHeadAttention(Module):
@@ -57,10 +77,12 @@ class MultiHeadAttention(Module):
         x = x.reshape(B, L, self.n_heads, self.head_dim)  # (B, L, nh, hs)
         return x.transpose(1, 2)  # (B, nh, L, hs)
 
-    def forward(self, x, context=None, mask=None, causal=False):
+    def forward(self, x, context=None, mask=None, causal=False, key_padding_mask=None):
         """x: (B, T, C); context: (B, S, context_dim) or None for self-attention;
         mask: boolean broadcastable to (B, nh, T, S), True where attention is allowed;
-        causal: forbid each query the keys after it. Returns (B, T, C).
+        causal: forbid each query the keys after it; key_padding_mask: boolean (B, S),
+        True at the padding of a shorter sequence (PyTorch's meaning: True = ignore), so
+        that no query attends to it. Returns (B, T, C).
 
         Project (q from x; k and v from context), split into heads, attend with
         scaled_dot_product_attention, keep its weights (B, nh, T, S) in
@@ -77,6 +99,9 @@ class MultiHeadAttention(Module):
                 f"MultiHeadAttention: context of shape {context.shape} should be (B, S, "
                 f"{self.k_proj.in_features}) with the batch size of x ({x.shape[0]})"
             )
+        if key_padding_mask is not None:
+            mask = with_padding(mask, key_padding_mask, x.shape[0],
+                                (x if context is None else context).shape[1])
         # BEGIN SOLUTION task2_3: the forward of multi-head attention
         context = x if context is None else context
         B, T, C = x.shape

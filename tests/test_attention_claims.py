@@ -542,3 +542,47 @@ def test_learned_positions_past_their_length_are_a_clear_error():
     positions = LearnedPositionalEmbedding(8, 4)
     with pytest.raises(ValueError, match=r"\(2, 9, 4\) needs shape .* T <= max_len=8"):
         positions(mg.zeros(2, 9, 4))
+
+
+# ---- padding: a batch holds sentences of different lengths --------------------------------
+
+def test_padding_changes_an_unmasked_output_and_not_a_masked_one():
+    """Two sentences of lengths 3 and 5 in one batch: the shorter one is padded to 5. Without
+    a padding mask its words also attend to the pads, and its output changes; with
+    key_padding_mask (True at the pads) it equals the sentence's output alone."""
+    rng = np.random.default_rng(0)
+    mha = mha64(d_model=8, n_heads=2)
+    short, long = f64(rng, 1, 3, 8), f64(rng, 1, 5, 8)
+    pads = f64(rng, 1, 2, 8)  # whatever the padding token embeds to
+    batch = mg.concat([mg.concat([short, pads], axis=1), long], axis=0)  # (2, 5, 8)
+    padding = np.array([[False] * 3 + [True] * 2, [False] * 5])
+    alone = mha(short).data  # (1, 3, 8)
+    unmasked = mha(batch).data[:1, :3]
+    masked = mha(batch, key_padding_mask=padding).data[:1, :3]
+    assert np.abs(unmasked - alone).max() > 1e-2  # the pads leaked into every word
+    np.testing.assert_allclose(masked, alone, **TIGHT)
+    np.testing.assert_allclose(mha(batch, key_padding_mask=padding).data[1:], mha(long).data,
+                               **TIGHT)
+    # The weights on the pads are exactly zero, in every head.
+    mha(batch, key_padding_mask=padding)
+    assert np.all(mha.attention_weights[0, :, :, 3:] == 0)
+    # The same through a whole model, and with a causal mask on top.
+    mg.manual_seed(0)
+    model = AttentionModel(10, 4, d_model=8, n_heads=2, positional="learned").to(np.float64)
+    ids = np.array([[1, 2, 3, 0, 0], [4, 5, 6, 7, 8]])
+    np.testing.assert_allclose(model(ids, key_padding_mask=padding).data[:1, :3],
+                               model(ids[:1, :3]).data, **TIGHT)
+    causal = causal_mask(5, 5)
+    np.testing.assert_allclose(
+        mha(batch, mask=causal, key_padding_mask=padding).data[:1, :3],
+        mha(short, mask=causal_mask(3, 3)).data, **TIGHT)
+
+
+def test_a_wrong_padding_mask_is_refused_by_name():
+    mha = mha64()
+    x = mg.zeros(2, 4, 8, dtype="float64")
+    with pytest.raises(ValueError, match=r"key_padding_mask must be a boolean array of shape "
+                                         r"\(B, S\) = \(2, 4\).*int64 \(2, 4\)"):
+        mha(x, key_padding_mask=np.zeros((2, 4), dtype=np.int64))
+    with pytest.raises(ValueError, match=r"\(2, 4\).*bool \(2, 3\)"):
+        mha(x, key_padding_mask=np.zeros((2, 3), dtype=bool))
