@@ -90,3 +90,30 @@ def test_each_notebook_runs_from_top_to_bottom(path):
     client = NotebookClient(notebook, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(EXAMPLES)}})
     client.execute()  # raises CellExecutionError, with the cell, on the first failing one
+
+
+def test_the_exercise_checks_accept_a_right_answer_and_reject_wrong_ones(capsys):
+    """Each exercise solved as a learner would, and answered wrongly: the check cell says
+    which, with a hint for the wrong one."""
+    import sys
+
+    import numpy as np
+
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from exercise_checks import (check_cycle_ceiling, check_padding_mask,
+                                     check_symmetry_prediction)
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    lengths = [2, 4, 3]
+    right = np.arange(4)[None, :] >= np.array(lengths)[:, None]  # True from each length on
+    cases = [(check_symmetry_prediction, (True,), (False,)),
+             (check_padding_mask, (lengths, 4, right), (lengths, 4, ~right)),
+             (check_padding_mask, (lengths, 4, right), (lengths, 4, right.astype(int))),
+             (check_cycle_ceiling, (2,), (3,))]
+    for check, good, bad in cases:
+        assert check(*good) is True
+        assert check(*bad) is False
+        said = capsys.readouterr().out
+        assert "Right." in said and "Not yet." in said
+    assert check_cycle_ceiling(None) is False and "still None" in capsys.readouterr().out
