@@ -111,10 +111,12 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def train(config: TrainConfig, resume: bool = False, progress: bool = True,
+def train(config: TrainConfig, resume: bool = False, progress: bool | str = True,
           plots: bool = True, stop_at: int | None = None) -> dict:
     """Train, evaluate on the held-out split, write the outputs; returns the final metrics.
 
+    progress: show a progress bar, labelled "training <task>", or with the text given
+    (progress="sums, no mask", say) when several runs share a terminal.
     stop_at: stop (and save a resumable checkpoint) after this many steps of the schedule,
     as if the run had been interrupted there; Ctrl-C does the same."""
     with one_blas_thread():  # small matrices: threads cost more than they give
@@ -175,7 +177,8 @@ def _run_steps(config, model, optimizer, sampler, history, splits, start, end, p
     Returns (steps done, (the batch sampler's state, the dropout generator's state) after
     the last one)."""
     train_set, test_set = splits
-    bar = _progress_bar(progress, start, config.steps, config.task)
+    bar = _progress_bar(progress, start, config.steps,
+                        progress if isinstance(progress, str) else config.task)
     task = make_task(config.task)
     done, states = start, _random_states(sampler)
     try:
@@ -262,10 +265,10 @@ def optimizer_step(config, model, optimizer, sampler, train_set) -> float:
     # END SOLUTION
 
 
-def _progress_bar(enabled, start, total, task):
+def _progress_bar(enabled, start, total, label):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=start, desc=f"training {task}", disable=not enabled,
+    return tqdm(total=total, initial=start, desc=f"training {label}", disable=not enabled,
                 unit="step", dynamic_ncols=True)
 
 

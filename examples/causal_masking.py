@@ -3,10 +3,10 @@
     python examples/causal_masking.py        # two runs of about 20 s each
 
 Both runs train the same tiny language model on "ab+cd=efg" sums, from the same seed, for
-the same number of steps; the only difference is the mask. Writes runs/sums/ (the run
-`python -m attention.generate` reads) and runs/sums-no-mask/, each with its attention
-picture, and runs/masking.png (--out puts all three elsewhere), and prints the losses and
-the held-out exact match of each.
+the same number of steps; the only difference is the mask. Writes runs/sums-causal/ and
+runs/sums-no-mask/, each with its attention picture, and runs/masking.png (--out puts all
+three elsewhere), and prints the losses and the held-out exact match of each. (The run
+`python -m attention.generate` reads, runs/sums/, is left as it is.)
 
 Without the mask, position t sees token t + 1, the very token it is asked to predict: the
 training loss falls almost to zero, but at generation time that token does not exist yet,
@@ -36,11 +36,11 @@ def loss_floor(task) -> float:
 def compare(out: str = "runs", progress: bool = True, **settings) -> dict:
     """{label: metrics} of the two runs; settings go to TrainConfig (steps=..., say)."""
     results, pictures = {}, {}
-    for label, causal, folder in (("causal mask", True, "sums"),
+    for label, causal, folder in (("causal mask", True, "sums-causal"),
                                   ("no mask", False, "sums-no-mask")):
         config = TrainConfig(task="sums", causal=causal, out=os.path.join(out, folder),
                              **settings)
-        metrics = train(config, progress=progress)
+        metrics = train(config, progress=progress and f"sums, {label}")
         history = read_meta(os.path.join(config.out, "checkpoint.npz"))["history"]
         results[label] = metrics
         pictures[label] = (history, metrics["held_out_accuracy"])

@@ -319,3 +319,7 @@ def test_the_causal_mask_is_what_makes_generation_work(tmp_path):
     assert open_["held_out_accuracy"] < 0.2
     assert (tmp_path / "masking.png").stat().st_size > 10_000
     assert math.isfinite(masked["held_out_loss"])
+    # Each run in a folder of its own: runs/sums, which generate reads, is not replaced.
+    for folder in ("sums-causal", "sums-no-mask"):
+        assert (tmp_path / folder / "checkpoint.npz").is_file()
+    assert not (tmp_path / "sums").exists()

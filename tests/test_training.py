@@ -261,3 +261,10 @@ def test_layers_builds_that_many_attention_blocks():
     config = TrainConfig(task="pair", n_layers=3).resolved()
     model = build_model(config, make_task("pair"))
     assert len(model.blocks) == 3
+
+
+def test_a_progress_bar_carries_the_label_it_is_given(tmp_path, capsys):
+    """Two runs in one terminal (examples/causal_masking.py) tell their bars apart."""
+    config = TrainConfig(task="previous", steps=2, n_train=64, n_test=16, out=str(tmp_path))
+    train(config, progress="previous, one of two", plots=False)
+    assert "training previous, one of two" in capsys.readouterr().err
