@@ -64,11 +64,15 @@ def plot_attention(model, task, data, path: str | None = None, n_examples: int =
     weights = model.attention_maps()[block]  # (n, nh, T, T)
     predictions = logits.data.argmax(axis=-1)
     n_heads = weights.shape[1]
-    # One column per example, one row per head: reading down a column compares the heads.
-    fig = Figure(figsize=(3.4 * len(chosen) + 1.0, 3.4 * n_heads + 0.6), layout="constrained")
-    axes = fig.subplots(n_heads, len(chosen), squeeze=False)
     # Cross-attention (a memory, then queries, in one row): queries against the memory.
     split = getattr(model, "memory_len", 0)
+    # The arrow says which rows the loss reads, when not all of them.
+    arrows = "" if all(mask[e][split:].all() for e in chosen) else \
+        "\n(→ marks the queries whose answer is scored)"
+    # One column per example, one row per head: reading down a column compares the heads.
+    fig = Figure(figsize=(3.4 * len(chosen) + 1.0, 3.4 * n_heads + 0.6 + 0.5 * bool(arrows)),
+                 layout="constrained")
+    axes = fig.subplots(n_heads, len(chosen), squeeze=False)
     for col, example in enumerate(chosen):
         tokens = task.decode(ids[example])
         keys, queries = (tokens[:split], tokens[split:]) if split else (tokens, tokens)
@@ -97,7 +101,7 @@ def plot_attention(model, task, data, path: str | None = None, n_examples: int =
                          f"({right} of {len(answers)} right)"
             ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=axes, shrink=0.6, label="attention weight")
-    fig.suptitle(f"{task.name}: attention weights on held-out examples", fontsize=11)
+    fig.suptitle(f"{task.name}: attention weights on held-out examples{arrows}", fontsize=11)
     return _finish(fig, path, dpi=110, bbox_inches="tight")
 
 
