@@ -19,7 +19,7 @@ UNLESS_THE_TASK_SAYS = dict(ffn_hidden=0, n_layers=1, dropout=0.0, causal=False)
 # the chosen task's model would ignore is refused on the command line, not silently dropped.
 MODEL_SETTINGS = {
     "AttentionModel": ("d_model", "n_heads", "n_layers", "positional", "residual",
-                       "layer_norm", "ffn_hidden", "share"),
+                       "layer_norm", "ffn_hidden", "share", "max_len"),
     "CrossAttentionModel": ("d_model", "n_heads"),
     "CausalLM": ("d_model", "n_heads", "n_layers", "ffn_hidden", "dropout", "causal"),
 }
@@ -49,6 +49,7 @@ class TrainConfig:
     dropout: float | None = None
     causal: bool | None = None  # the language model's causal mask
     share: str | None = None  # "qk": keys made with the queries' matrix; "qkv": values too
+    max_len: int | None = None  # positions the model can hold (None: the task's length)
     n_train: int = 4000
     n_test: int = 1000
     seed: int = 0
@@ -135,6 +136,9 @@ def parse_args(argv=None, description: str = "") -> tuple:
     parser.add_argument("--share", choices=["qk", "qkv"],
                         help="make keys (qk), or keys and values (qkv), with the queries' "
                              "matrix: what separate matrices are for (try --task previous)")
+    parser.add_argument("--max-len", type=_at_least(1),
+                        help="positions the model can hold, for running it on rows longer "
+                             "than it was trained on (default: the task's length)")
     parser.add_argument("--seed", type=_at_least(0), default=0)
     parser.add_argument("--out", help="output folder (default: runs/<task>)")
     parser.add_argument("--resume", action="store_true",
@@ -155,11 +159,12 @@ def _refuse_what_the_model_ignores(parser, config):
     """A usage error naming every option given that the task's model is not built from."""
     kind = model_kind(make_task(config.task))
     given = [key for key in ("n_layers", "positional", "residual", "ffn_hidden", "dropout",
-                             "causal", "share") if getattr(config, key) is not None]
+                             "causal", "share", "max_len") if getattr(config, key) is not None]
     given += ["layer_norm"] if config.layer_norm else []
     unused = [key for key in given if key not in MODEL_SETTINGS[kind]]
     if unused:
-        options = {"n_layers": "--layers", "ffn_hidden": "--ffn", "layer_norm": "--layer-norm"}
+        options = {"n_layers": "--layers", "ffn_hidden": "--ffn", "layer_norm": "--layer-norm",
+                   "max_len": "--max-len"}
         named = ", ".join(options.get(key, "--" + key) for key in unused)
         parser.error(f"{named}: the {config.task} task's model ({kind}) does not use "
                      f"{'this option' if len(unused) == 1 else 'these options'}")

@@ -15,6 +15,7 @@ the seed, and the states of the batch sampler and of the dropout generator are s
 the checkpoint.
 """
 
+import dataclasses
 import json
 import math
 import os
@@ -59,7 +60,8 @@ def build_model(config: TrainConfig, task):
                                    d_model=config.d_model, n_heads=config.n_heads)
     return AttentionModel(
         vocab_size=len(task.vocab), n_classes=len(task.classes), d_model=config.d_model,
-        n_heads=config.n_heads, n_layers=config.n_layers, max_len=task.seq_len,
+        n_heads=config.n_heads, n_layers=config.n_layers,
+        max_len=max(config.max_len or task.seq_len, task.seq_len),
         positional=config.positional, residual=config.residual, layer_norm=config.layer_norm,
         ffn_hidden=config.ffn_hidden, share=config.share,
     )
@@ -103,6 +105,15 @@ def evaluate(model, data, batch_size=500, task=None) -> dict:
     if task is not None and task.defaults.get("language_model"):
         scores["accuracy"] = exact_match(model, data, task.defaults["prompt_len"])
     return scores
+
+
+def accuracy_at_length(model, task, length: int, n: int = 500, seed: int = 12345) -> float:
+    """Accuracy on `n` fresh rows of the task made `length` tokens long: how a model
+    trained on one length does on others. Positions past the model's max_len are refused
+    by its positional layer, with a message that says so."""
+    longer = dataclasses.replace(task, seq_len=length)
+    data = longer.generate(np.random.default_rng(seed), n)
+    return evaluate(model, data)["accuracy"]
 
 
 def learning_rate(config: TrainConfig, step: int) -> float:

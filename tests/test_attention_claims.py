@@ -586,3 +586,26 @@ def test_a_wrong_padding_mask_is_refused_by_name():
         mha(x, key_padding_mask=np.zeros((2, 4), dtype=np.int64))
     with pytest.raises(ValueError, match=r"\(2, 4\).*bool \(2, 3\)"):
         mha(x, key_padding_mask=np.zeros((2, 3), dtype=bool))
+
+
+# ---- "no sequence length limit": attention has none; positions may ------------------------
+
+def test_no_length_limit_without_positions_and_positions_that_do_not_carry(tmp_path):
+    """Trained on rows of 8: without positions, an order-free task (context) is as right on
+    rows of 64; learned positions past the trained ones carry nothing on a task where order
+    matters (previous); a model holding 8 positions refuses longer rows by name."""
+    from attention.train import accuracy_at_length, load_run
+
+    def trained(task, positional, max_len=64):
+        folder = tmp_path / f"{task}-{positional}-{max_len}"
+        train(TrainConfig(task=task, positional=positional, max_len=max_len,
+                          out=str(folder)), progress=False, plots=False)
+        return load_run(str(folder))[:2]
+
+    model, task = trained("context", "none")
+    assert accuracy_at_length(model, task, 64) > 0.99
+    model, task = trained("previous", "learned")
+    assert accuracy_at_length(model, task, 8) > 0.99
+    assert accuracy_at_length(model, task, 32) < 0.6
+    with pytest.raises(ValueError, match="T <= max_len=8"):
+        accuracy_at_length(trained("previous", "learned", max_len=8)[0], task, 16)
