@@ -16,6 +16,10 @@ attention for a different reason:
             queries attend to the memory (queries from one sequence, keys and values from
             another), as a decoder attends to its encoder. A row holds the memory first,
             then the queries; only the queries are scored.
+  svo       "the old cat quickly chased a small mouse": at the verb, say who did what to
+            whom (subject and object). The lecture's "the cat sat on the mat": the verb
+            gathers its subject and its object, which sit at different places in each
+            sentence (optional adjectives and adverbs move them), and little from "the".
   previous  each position answers with the token before it: a relation that is not
             symmetric (i looks at i - 1, not i - 1 at i), found by position. Separate query
             and key matrices learn it; with the query's matrix reused for keys (share=qk)
@@ -91,6 +95,33 @@ def _previous(task, rng, n):
     return ids, targets, mask
 
 
+NOUNS = ["cat", "dog", "mouse", "bird", "fox", "hen"]
+VERBS = ["chased", "saw", "bit", "liked"]
+DETERMINERS, ADJECTIVES, ADVERBS = ["the", "a"], ["old", "small", "big", "red"], \
+    ["quickly", "then", "never"]
+
+
+def _svo(task, rng, n):
+    """Sentences [det] [adj] SUBJECT [adv] VERB [det] [adj] OBJECT, then "." to length T;
+    the verb's target is the (subject, object) pair, the one scored position."""
+    T, vocab = task.seq_len, {word: i for i, word in enumerate(task.vocab)}
+    ids = np.full((n, T), vocab["."], dtype=np.int64)
+    targets = np.zeros((n, T), dtype=np.int64)
+    mask = np.zeros((n, T), dtype=bool)
+    for row in range(n):
+        subject, obj = rng.choice(len(NOUNS), size=2, replace=False)
+        words = [rng.choice(DETERMINERS)] + ([rng.choice(ADJECTIVES)] if rng.random() < 0.5
+                                             else []) + [NOUNS[subject]]
+        words += [rng.choice(ADVERBS)] if rng.random() < 0.5 else []
+        verb_at = len(words)
+        words += [rng.choice(VERBS), rng.choice(DETERMINERS)]
+        words += ([rng.choice(ADJECTIVES)] if rng.random() < 0.5 else []) + [NOUNS[obj]]
+        ids[row, :len(words)] = [vocab[w] for w in words]
+        targets[row, verb_at] = subject * len(NOUNS) + obj
+        mask[row, verb_at] = True
+    return ids, targets, mask
+
+
 SHAPES = ("rock", "paper", "scissors")  # each beats the next but one: rock beats scissors
 
 
@@ -163,7 +194,8 @@ def _sum_tokens(task, a, b, total) -> list:
     return task.encode(f"{a:0{digits}d}+{b:0{digits}d}={total:0{digits + 1}d}")
 
 
-GENERATORS = {"context": _context, "reverse": _reverse, "previous": _previous, "cycle": _cycle,
+GENERATORS = {"context": _context, "reverse": _reverse, "svo": _svo, "previous": _previous,
+              "cycle": _cycle,
               "pair": _pair, "lookup": _lookup, "sums": _sums}
 TASKS = tuple(GENERATORS)
 
@@ -201,6 +233,14 @@ def make_task(name: str) -> Task:
             defaults=dict(positional="learned", n_heads=1, d_model=32, steps=500, lr=0.01,
                           batch_size=64, residual=False),
             description="output position i copies input position T-1-i",
+        )
+    if name == "svo":
+        return Task(
+            "svo", NOUNS + VERBS + DETERMINERS + ADJECTIVES + ADVERBS + ["."],
+            [f"{s} -> {o}" for s in NOUNS for o in NOUNS], 9,
+            defaults=dict(positional="learned", n_heads=2, d_model=32, steps=400, lr=0.01,
+                          batch_size=64, residual=True),
+            description="at the verb, who did what to whom: its subject and its object",
         )
     if name == "previous":
         return Task(

@@ -609,3 +609,31 @@ def test_no_length_limit_without_positions_and_positions_that_do_not_carry(tmp_p
     assert accuracy_at_length(model, task, 32) < 0.6
     with pytest.raises(ValueError, match="T <= max_len=8"):
         accuracy_at_length(trained("previous", "learned", max_len=8)[0], task, 16)
+
+
+# ---- "the cat sat on the mat": the verb gathers its subject and object --------------------
+
+def test_the_verb_gathers_its_subject_and_its_object_and_not_the(tmp_path):
+    """At the verb, one head looks at the subject and another at the object, wherever the
+    optional words put them, and next to nothing at "the" or "a"."""
+    from attention.tasks import DETERMINERS, NOUNS
+    from attention.train import load_run
+
+    train(TrainConfig(task="svo", out=str(tmp_path)), progress=False, plots=False)
+    model, task, config = load_run(str(tmp_path))
+    ids, targets, mask = make_splits(task, config.n_train, config.n_test, config.seed)[1]
+    with mg.no_grad():
+        predictions = model(ids).data.argmax(-1)
+    assert (predictions[mask] == targets[mask]).mean() > 0.99
+    (weights,) = model.attention_maps()  # (N, nh, T, T)
+    rows, verb = np.nonzero(mask)
+    at_verb = weights[rows, :, verb, :]  # (N, nh, T): each head's row at the verb
+    nouns = np.isin(ids[rows], [task.vocab.index(w) for w in NOUNS])
+    subject, obj = (np.array([np.flatnonzero(n)[i] for n in nouns]) for i in (0, 1))
+    everyone = np.arange(len(rows))
+    on_subject = at_verb[everyone, :, subject].mean(0)  # per head
+    on_object = at_verb[everyone, :, obj].mean(0)
+    assert on_subject.max() > 0.9 and on_object.max() > 0.7, (on_subject, on_object)
+    assert on_subject.argmax() != on_object.argmax()  # two heads, two roles
+    determiners = np.isin(ids[rows], [task.vocab.index(w) for w in DETERMINERS])
+    assert (at_verb * determiners[:, None, :]).sum(-1).mean() < 0.05
