@@ -56,8 +56,8 @@ def interrupts_deferred():
 # Settings that decide the model and the data: a run can only be resumed with the same ones
 # (the number of steps and the learning rate may change, say to train longer).
 SAME_ON_RESUME = ("task", "d_model", "n_heads", "positional", "residual", "layer_norm",
-                   "ffn_hidden", "n_layers", "dropout", "causal", "share", "max_len", "n_train",
-                   "n_test", "seed", "batch_size")
+                   "ffn_hidden", "n_layers", "dropout", "causal", "share", "max_len", "model",
+                   "n_train", "n_test", "seed", "batch_size")
 
 
 def check_resumable(path, meta, config):

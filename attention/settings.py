@@ -22,12 +22,15 @@ MODEL_SETTINGS = {
                        "layer_norm", "ffn_hidden", "share", "max_len"),
     "CrossAttentionModel": ("d_model", "n_heads"),
     "CausalLM": ("d_model", "n_heads", "n_layers", "ffn_hidden", "dropout", "causal"),
+    "RNNModel": ("d_model", "model"),
 }
 
 
-def model_kind(task) -> str:
+def model_kind(task, model: str | None = None) -> str:
     """Which model a task trains: a language model, cross-attention into a memory, or
-    self-attention over the row."""
+    self-attention over the row (or, with model="rnn", a recurrent network over it)."""
+    if model == "rnn":
+        return "RNNModel"
     if task.defaults.get("language_model"):
         return "CausalLM"
     return "CrossAttentionModel" if "memory" in task.defaults else "AttentionModel"
@@ -50,6 +53,7 @@ class TrainConfig:
     causal: bool | None = None  # the language model's causal mask
     share: str | None = None  # "qk": keys made with the queries' matrix; "qkv": values too
     max_len: int | None = None  # positions the model can hold (None: the task's length)
+    model: str | None = None  # "rnn": a recurrent network in place of attention
     n_train: int = 4000
     n_test: int = 1000
     seed: int = 0
@@ -139,6 +143,9 @@ def parse_args(argv=None, description: str = "") -> tuple:
     parser.add_argument("--max-len", type=_at_least(1),
                         help="positions the model can hold, for running it on rows longer "
                              "than it was trained on (default: the task's length)")
+    parser.add_argument("--model", choices=["attention", "rnn"],
+                        help="rnn: a tanh recurrent network on the same task and training "
+                             "loop, to compare with attention (try --task far)")
     parser.add_argument("--seed", type=_at_least(0), default=0)
     parser.add_argument("--out", help="output folder (default: runs/<task>)")
     parser.add_argument("--resume", action="store_true",
@@ -157,9 +164,13 @@ def parse_args(argv=None, description: str = "") -> tuple:
 
 def _refuse_what_the_model_ignores(parser, config):
     """A usage error naming every option given that the task's model is not built from."""
-    kind = model_kind(make_task(config.task))
+    kind = model_kind(make_task(config.task), config.model)
     given = [key for key in ("n_layers", "positional", "residual", "ffn_hidden", "dropout",
                              "causal", "share", "max_len") if getattr(config, key) is not None]
+    natural = model_kind(make_task(config.task))
+    if config.model == "rnn" and natural != "AttentionModel":
+        parser.error(f"--model rnn: the {config.task} task's model is a {natural}; a recurrent "
+                     "network stands in for self-attention over a row only (try --task far)")
     given += ["layer_norm"] if config.layer_norm else []
     unused = [key for key in given if key not in MODEL_SETTINGS[kind]]
     if unused:

@@ -20,6 +20,10 @@ attention for a different reason:
             whom (subject and object). The lecture's "the cat sat on the mat": the verb
             gathers its subject and its object, which sit at different places in each
             sentence (optional adjectives and adverbs move them), and little from "the".
+  far       one starred digit somewhere in a row, and a "?" at its end that must answer
+            with it, from 1 to T - 1 tokens back. Attention finds the star by content in
+            one step at any distance; a recurrent network must carry the digit through
+            every step between (attention/rnn.py, --model rnn).
   previous  each position answers with the token before it: a relation that is not
             symmetric (i looks at i - 1, not i - 1 at i), found by position. Separate query
             and key matrices learn it; with the query's matrix reused for keys (share=qk)
@@ -122,6 +126,26 @@ def _svo(task, rng, n):
     return ids, targets, mask
 
 
+def _far(task, rng, n):
+    T, K = task.seq_len, 10
+    ids = rng.integers(0, K, size=(n, T))
+    starred = rng.integers(0, T - 1, size=n)  # anywhere but the end: 1 to T - 1 back
+    rows = np.arange(n)
+    digit = ids[rows, starred].copy()
+    ids[rows, starred] += K  # the starred digit d is the token "d*", id K + d
+    ids[:, -1] = 2 * K  # "?"
+    targets = np.zeros((n, T), dtype=np.int64)
+    targets[:, -1] = digit
+    mask = np.zeros((n, T), dtype=bool)
+    mask[:, -1] = True
+    return ids.astype(np.int64), targets, mask
+
+
+def distance_to_star(ids) -> np.ndarray:
+    """For *far* rows: how many tokens back from the "?" the starred digit is."""
+    return ids.shape[1] - 1 - (ids >= 10).argmax(axis=1)
+
+
 SHAPES = ("rock", "paper", "scissors")  # each beats the next but one: rock beats scissors
 
 
@@ -195,8 +219,7 @@ def _sum_tokens(task, a, b, total) -> list:
 
 
 GENERATORS = {"context": _context, "reverse": _reverse, "svo": _svo, "previous": _previous,
-              "cycle": _cycle,
-              "pair": _pair, "lookup": _lookup, "sums": _sums}
+              "cycle": _cycle, "far": _far, "pair": _pair, "lookup": _lookup, "sums": _sums}
 TASKS = tuple(GENERATORS)
 
 
@@ -258,6 +281,15 @@ def make_task(name: str) -> Task:
                           batch_size=64, residual=False, digits=digits),
             description="rock, paper, scissors: each answers with the digit of the one it "
                         "beats (a cycle)",
+        )
+    if name == "far":
+        return Task(
+            "far", [str(d) for d in range(10)] + [f"{d}*" for d in range(10)] + ["?"],
+            [str(d) for d in range(10)], 24,
+            defaults=dict(positional="none", n_heads=1, d_model=32, steps=600, lr=0.01,
+                          batch_size=64, residual=False),
+            description="at the '?', the starred digit from 1 to 23 tokens back (try "
+                        "--model rnn)",
         )
     if name == "pair":
         K = 8

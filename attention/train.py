@@ -26,6 +26,7 @@ import numpy as np
 
 import minigrad as mg
 from attention.losses import cross_entropy
+from attention.rnn import RNNModel
 from attention.language_model import CausalLM, exact_match
 from attention.model import AttentionModel, CrossAttentionModel
 from attention.runs import (
@@ -49,7 +50,9 @@ from minigrad.threads import one_blas_thread
 
 
 def build_model(config: TrainConfig, task):
-    kind = model_kind(task)
+    kind = model_kind(task, config.model)
+    if kind == "RNNModel":  # the recurrent network attention is compared with
+        return RNNModel(len(task.vocab), len(task.classes), d_model=config.d_model)
     if kind == "CausalLM":
         return CausalLM(len(task.vocab), d_model=config.d_model, n_heads=config.n_heads,
                         n_layers=config.n_layers, max_len=task.seq_len,
@@ -237,7 +240,8 @@ def _write_results(config, task, model, test_set, history, done, plots) -> dict:
         plot_history(history, os.path.join(config.out, "loss_curve.png"), title=config.task,
                      accuracy=measured)
         draw = plot_lm_attention if task.defaults.get("language_model") else plot_attention
-        draw(model, task, test_set, os.path.join(config.out, "attention.png"))
+        if model.attention_maps():  # a recurrent network has none to draw
+            draw(model, task, test_set, os.path.join(config.out, "attention.png"))
     return metrics
 
 
@@ -292,7 +296,8 @@ def main(argv=None):
     out = config.resolved().out
     print(f"held-out accuracy {metrics['held_out_accuracy']:.4f}, "
           f"loss {metrics['held_out_loss']:.3g}")
-    print(f"wrote {out}/: checkpoint.npz, metrics.json, loss_curve.png, attention.png")
+    pictures = "loss_curve.png" + ("" if config.model == "rnn" else ", attention.png")
+    print(f"wrote {out}/: checkpoint.npz, metrics.json, {pictures}")
     return metrics
 
 

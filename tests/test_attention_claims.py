@@ -637,3 +637,29 @@ def test_the_verb_gathers_its_subject_and_its_object_and_not_the(tmp_path):
     assert on_subject.argmax() != on_object.argmax()  # two heads, two roles
     determiners = np.isin(ids[rows], [task.vocab.index(w) for w in DETERMINERS])
     assert (at_verb * determiners[:, None, :]).sum(-1).mean() < 0.05
+
+
+# ---- "parallel computation, unlike RNNs" --------------------------------------------------
+
+def test_attention_reaches_any_distance_where_a_recurrent_network_fades(tmp_path):
+    """On *far* (the answer is a starred digit 1 to 23 tokens back), attention finds it by
+    content at every distance; a tanh RNN trained with the same loop does worse, and worse
+    the farther back the digit is."""
+    from attention.rnn import RNNModel
+    from attention.tasks import distance_to_star
+    from attention.train import load_run
+
+    right = {}
+    for name in ("attention", "rnn"):
+        train(TrainConfig(task="far", model=name, out=str(tmp_path / name)), progress=False,
+              plots=False)
+        model, task, config = load_run(str(tmp_path / name))
+        assert isinstance(model, RNNModel) == (name == "rnn")
+        ids, targets, _ = make_splits(task, config.n_train, config.n_test, config.seed)[1]
+        with mg.no_grad():
+            hits = model(ids).data.argmax(-1)[:, -1] == targets[:, -1]
+        distance = distance_to_star(ids)
+        right[name] = (hits[distance <= 4].mean(), hits[distance >= 13].mean())
+    assert min(right["attention"]) > 0.99, right
+    near, far = right["rnn"]
+    assert far < 0.7 and far < near - 0.1, right
