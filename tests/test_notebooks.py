@@ -92,7 +92,7 @@ def test_each_notebook_runs_from_top_to_bottom(path):
     client.execute()  # raises CellExecutionError, with the cell, on the first failing one
 
 
-def test_the_exercise_checks_accept_a_right_answer_and_reject_wrong_ones(capsys):
+def test_the_exercise_checks_accept_a_right_answer_and_reject_wrong_ones(capsys, tmp_path):
     """Each exercise solved as a learner would, and answered wrongly: the check cell says
     which, with a hint for the wrong one."""
     import sys
@@ -102,7 +102,7 @@ def test_the_exercise_checks_accept_a_right_answer_and_reject_wrong_ones(capsys)
     sys.path.insert(0, str(EXAMPLES))
     try:
         from exercise_checks import (check_cycle_ceiling, check_padding_mask,
-                                     check_symmetry_prediction)
+                                     check_svo_without_positions, check_symmetry_prediction)
     finally:
         sys.path.remove(str(EXAMPLES))
     lengths = [2, 4, 3]
@@ -110,7 +110,8 @@ def test_the_exercise_checks_accept_a_right_answer_and_reject_wrong_ones(capsys)
     cases = [(check_symmetry_prediction, (True,), (False,)),
              (check_padding_mask, (lengths, 4, right), (lengths, 4, ~right)),
              (check_padding_mask, (lengths, 4, right), (lengths, 4, right.astype(int))),
-             (check_cycle_ceiling, (2,), (3,))]
+             (check_cycle_ceiling, (2,), (3,)),
+             (check_svo_without_positions, (False, str(tmp_path)), (True, str(tmp_path)))]
     for check, good, bad in cases:
         assert check(*good) is True
         assert check(*bad) is False
