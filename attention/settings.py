@@ -156,6 +156,10 @@ def parse_args(argv=None, description: str = "") -> tuple:
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in known})
     _refuse_what_the_model_ignores(parser, config)
     resolved = config.resolved()
+    length = make_task(config.task).seq_len
+    if config.max_len is not None and config.max_len < length:
+        parser.error(f"--max-len {config.max_len}: the {config.task} task's rows are {length} "
+                     "tokens long; the model must hold at least that many positions")
     if resolved.d_model % resolved.n_heads:
         parser.error(f"--d-model {resolved.d_model} is not divisible by --heads "
                      f"{resolved.n_heads}: each head gets d_model / heads channels")

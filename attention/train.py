@@ -64,7 +64,7 @@ def build_model(config: TrainConfig, task):
     return AttentionModel(
         vocab_size=len(task.vocab), n_classes=len(task.classes), d_model=config.d_model,
         n_heads=config.n_heads, n_layers=config.n_layers,
-        max_len=max(config.max_len or task.seq_len, task.seq_len),
+        max_len=config.max_len or task.seq_len,
         positional=config.positional, residual=config.residual, layer_norm=config.layer_norm,
         ffn_hidden=config.ffn_hidden, share=config.share,
     )

@@ -268,3 +268,9 @@ def test_a_progress_bar_carries_the_label_it_is_given(tmp_path, capsys):
     config = TrainConfig(task="previous", steps=2, n_train=64, n_test=16, out=str(tmp_path))
     train(config, progress="previous, one of two", plots=False)
     assert "training previous, one of two" in capsys.readouterr().err
+
+
+def test_a_model_shorter_than_the_tasks_rows_is_refused_on_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        main(["--task", "previous", "--max-len", "4", "--no-progress"])
+    assert "--max-len 4: the previous task's rows are 8 tokens long" in capsys.readouterr().err
