@@ -67,7 +67,7 @@ class AttentionModel(Module):
 
     def __init__(self, vocab_size, n_classes, d_model=32, n_heads=1, n_layers=1, max_len=64,
                  positional="none", residual=True, layer_norm=False, ffn_hidden=0,
-                 share=None):
+                 share=None, pad_id=None):
         super().__init__()
         if positional not in POSITIONAL:
             raise ValueError(f"AttentionModel: positional must be one of {POSITIONAL}, "
@@ -75,7 +75,10 @@ class AttentionModel(Module):
         self.config = dict(vocab_size=vocab_size, n_classes=n_classes, d_model=d_model,
                            n_heads=n_heads, n_layers=n_layers, max_len=max_len,
                            positional=positional, residual=residual, layer_norm=layer_norm,
-                           ffn_hidden=ffn_hidden, share=share)
+                           ffn_hidden=ffn_hidden, share=share, pad_id=pad_id)
+        # The padding token, when rows of different lengths are padded to one: no position
+        # attends to it (its key_padding_mask is made from the ids).
+        self.pad_id = pad_id
         self.embed = Embedding(vocab_size, d_model)
         if positional == "sinusoidal":
             self.pos = SinusoidalPositionalEncoding(d_model, max_len)
@@ -91,7 +94,10 @@ class AttentionModel(Module):
 
     def forward(self, ids, mask=None, key_padding_mask=None):
         """ids (B, T); mask: allowed keys, broadcastable to (B, nh, T, T); key_padding_mask
-        (B, T): True at the padding of rows shorter than T, which no position attends to."""
+        (B, T): True at the padding of rows shorter than T, which no position attends to
+        (made from the ids when the model has a pad_id and none is given)."""
+        if key_padding_mask is None and self.pad_id is not None:
+            key_padding_mask = np.asarray(getattr(ids, "data", ids)) == self.pad_id  # (B, T)
         x = self.embed(ids)  # (B, T) -> (B, T, C)
         if self.pos is not None:
             x = self.pos(x)  # (B, T, C): now each vector also says where it is

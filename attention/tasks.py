@@ -106,8 +106,9 @@ DETERMINERS, ADJECTIVES, ADVERBS = ["the", "a"], ["old", "small", "big", "red"],
 
 
 def _svo(task, rng, n):
-    """Sentences [det] [adj] SUBJECT [adv] VERB [det] [adj] OBJECT, then "." to length T;
-    the verb's target is the (subject, object) pair, the one scored position."""
+    """Sentences [det] [adj] SUBJECT [adv] VERB [det] [adj] OBJECT, padded with "." to
+    length T (the model's key_padding_mask keeps every position from attending to the
+    padding); the verb's target is the (subject, object) pair, the one scored position."""
     T, vocab = task.seq_len, {word: i for i, word in enumerate(task.vocab)}
     ids = np.full((n, T), vocab["."], dtype=np.int64)
     targets = np.zeros((n, T), dtype=np.int64)
@@ -262,7 +263,7 @@ def make_task(name: str) -> Task:
             "svo", NOUNS + VERBS + DETERMINERS + ADJECTIVES + ADVERBS + ["."],
             [f"{s} -> {o}" for s in NOUNS for o in NOUNS], 9,
             defaults=dict(positional="learned", n_heads=2, d_model=32, steps=400, lr=0.01,
-                          batch_size=64, residual=True),
+                          batch_size=64, residual=True, pad="."),
             description="at the verb, who did what to whom: its subject and its object",
         )
     if name == "previous":

@@ -67,6 +67,7 @@ def build_model(config: TrainConfig, task):
         max_len=config.max_len or task.seq_len,
         positional=config.positional, residual=config.residual, layer_norm=config.layer_norm,
         ffn_hidden=config.ffn_hidden, share=config.share,
+        pad_id=task.vocab.index(task.defaults["pad"]) if "pad" in task.defaults else None,
     )
 
 

@@ -614,8 +614,8 @@ def test_no_length_limit_without_positions_and_positions_that_do_not_carry(tmp_p
 # ---- "the cat sat on the mat": the verb gathers its subject and object --------------------
 
 def test_the_verb_gathers_its_subject_and_its_object_and_not_the(tmp_path):
-    """At the verb, one head looks at the subject and another at the object, wherever the
-    optional words put them, and next to nothing at "the" or "a"."""
+    """At the verb, the heads look at the subject and the object, wherever the optional
+    words put them, and next to nothing at "the" or "a", nor at the padding."""
     from attention.tasks import DETERMINERS, NOUNS
     from attention.train import load_run
 
@@ -633,10 +633,14 @@ def test_the_verb_gathers_its_subject_and_its_object_and_not_the(tmp_path):
     everyone = np.arange(len(rows))
     on_subject = at_verb[everyone, :, subject].mean(0)  # per head
     on_object = at_verb[everyone, :, obj].mean(0)
-    assert on_subject.max() > 0.9 and on_object.max() > 0.7, (on_subject, on_object)
-    assert on_subject.argmax() != on_object.argmax()  # two heads, two roles
+    assert np.all(on_subject + on_object > 0.95), (on_subject, on_object)  # nouns only
+    assert on_subject.sum() > 0.5 and on_object.sum() > 0.5, (on_subject, on_object)
     determiners = np.isin(ids[rows], [task.vocab.index(w) for w in DETERMINERS])
     assert (at_verb * determiners[:, None, :]).sum(-1).mean() < 0.05
+    # The "." that pads shorter sentences is masked: no position of any sentence looks at it.
+    padding = ids == task.vocab.index(".")  # (N, T)
+    assert padding.any()
+    assert np.all(np.where(padding[:, None, None, :], weights, 0) == 0)  # (N, nh, T, T)
 
 
 # ---- "parallel computation, unlike RNNs" --------------------------------------------------
