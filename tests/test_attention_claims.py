@@ -645,6 +645,7 @@ def test_the_verb_gathers_its_subject_and_its_object_and_not_the(tmp_path):
 
 # ---- "parallel computation, unlike RNNs" --------------------------------------------------
 
+@pytest.mark.slow  # the RNN's 600 steps of 24 steps each: a few seconds
 def test_attention_reaches_any_distance_where_a_recurrent_network_fades(tmp_path):
     """On *far* (the answer is a starred digit 1 to 23 tokens back), attention finds it by
     content at every distance; a tanh RNN trained with the same loop does worse, and worse

@@ -199,6 +199,7 @@ def test_doctored_optimizer_state_is_refused_before_anything_loads(tmp_path, key
     _refused(path, problem)
 
 
+@pytest.mark.slow  # a fuzz over every bit: run by .ci/run
 def test_every_single_bit_flip_in_the_zip_directory_is_refused_or_harmless(tmp_path):
     # Flipping bits in the archive's index once made members vanish; now the manifest
     # notices anything missing, and the zip CRCs and SHA-256 catch changed contents.
@@ -281,6 +282,7 @@ def test_a_diverged_loss_is_saved_as_null_so_the_metadata_stays_json(tmp_path):
     assert load_checkpoint(tmp_path / "ck.npz", model, opt)["history"] == [0.5, None]
 
 
+@pytest.mark.slow  # a fuzz over every bit: run by .ci/run
 def test_bit_flips_in_every_array_header_are_refused_or_harmless(tmp_path):
     path = _saved(tmp_path)
     data = path.read_bytes()

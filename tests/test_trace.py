@@ -149,6 +149,7 @@ def test_a_trace_records_one_backward_and_names_modules():
     assert trace.steps[0].index == 1  # steps count from 1, as the HTML page does
 
 
+@pytest.mark.slow  # measures memory at several lengths: run by .ci/run
 def test_recording_a_long_chain_takes_memory_linear_in_its_length():
     import tracemalloc
 
