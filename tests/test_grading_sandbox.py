@@ -311,8 +311,8 @@ def test_what_an_answer_does_to_its_process_reaches_its_own_check_only(handout):
             while True:
                 pass"""),
     })
-    score, output, _ = graded(handout, "task1_1", limits=sandbox.Limits(check_seconds=2))
+    score, output, _ = graded(handout, "task1_1", limits=sandbox.Limits(check_seconds=1))
     failed = [line.strip() for line in output.splitlines() if line.strip().startswith("FAIL")]
     assert failed == ["FAIL exp", "FAIL log"], output
     assert "ended without writing a result" in output
-    assert "did not finish within 2 s" in output
+    assert "did not finish within 1 s" in output
