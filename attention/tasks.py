@@ -243,83 +243,87 @@ def order_blind_accuracy(data) -> float:
     return float(hits / mask.sum())
 
 
+def _one_layer(positional: str, steps: int, residual: bool = False, n_heads: int = 1,
+               d_model: int = 32, **more) -> dict:
+    """The settings that train a one-block attention classifier on a task in seconds."""
+    return dict(positional=positional, n_heads=n_heads, d_model=d_model, steps=steps, lr=0.01,
+                batch_size=64, residual=residual, **more)
+
+
+def _digits(n: int) -> list:
+    return [str(d) for d in range(n)]
+
+
+# Each task: vocabulary, classes, row length, training settings, a one-line description.
+
+def _context_task():
+    return Task("context", FILLERS + ["bank"] + RIVER + MONEY, ["river bank", "money bank"], 8,
+                _one_layer("none", 150, residual=True),
+                "the sense of 'bank' is decided by a context word elsewhere")
+
+
+def _reverse_task():
+    return Task("reverse", _digits(16), _digits(16), 8, _one_layer("learned", 500),
+                "output position i copies input position T-1-i")
+
+
+def _svo_task():
+    return Task("svo", NOUNS + VERBS + DETERMINERS + ADJECTIVES + ADVERBS + ["."],
+                [f"{s} -> {o}" for s in NOUNS for o in NOUNS], 9,
+                _one_layer("learned", 400, residual=True, n_heads=2, pad="."),
+                "at the verb, who did what to whom: its subject and its object")
+
+
+def _previous_task():
+    return Task("previous", _digits(16), _digits(16), 8, _one_layer("learned", 300),
+                "each position answers with the token before it (not symmetric)")
+
+
+def _cycle_task(digits=4):
+    return Task("cycle", [f"{shape}{d}" for shape in SHAPES for d in range(digits)]
+                + ["the", "a", "and", "then"], _digits(digits), 8,
+                _one_layer("none", 300, digits=digits),
+                "rock, paper, scissors: each answers with the digit of the one it beats "
+                "(a cycle)")
+
+
+def _far_task():
+    return Task("far", _digits(10) + [f"{d}*" for d in range(10)] + ["?"], _digits(10), 24,
+                _one_layer("none", 600),
+                "at the '?', the starred digit from 1 to 23 tokens back (try --model rnn)")
+
+
+def _pair_task(K=8):
+    return Task("pair", _digits(K) + [f"{d}*" for d in range(K)],
+                [f"{a},{b}" for a in range(K) for b in range(K)], 8,
+                _one_layer("learned", 1000, n_heads=2, d_model=8, digits=K),
+                "each answer is (previous digit, the starred digit)")
+
+
+def _lookup_task():
+    return Task("lookup", [f"{k}={v}" for k in KEYS for v in range(10)]
+                + [f"{k}?" for k in KEYS], _digits(10), 12, _one_layer("none", 500, memory=6),
+                "each query fetches its key's value from a memory (cross-attention)")
+
+
+def _sums_task(digits=2):
+    symbols = _digits(10) + ["+", "="]
+    return Task("sums", symbols, symbols, 3 * digits + 2,  # "ab+cd=efg" less its last token
+                dict(language_model=True, causal=True, d_model=64, n_heads=4, n_layers=2,
+                     ffn_hidden=128, dropout=0.1, steps=800, lr=0.005, batch_size=64,
+                     eval_every=100, digits=digits, prompt_len=2 * digits + 2),
+                "a causal language model: complete 'ab+cd=' with the sum's digits")
+
+
+BUILDERS = {"context": _context_task, "reverse": _reverse_task, "svo": _svo_task,
+            "previous": _previous_task, "cycle": _cycle_task, "far": _far_task,
+            "pair": _pair_task, "lookup": _lookup_task, "sums": _sums_task}
+
+
 def make_task(name: str) -> Task:
-    if name == "context":
-        return Task(
-            "context", FILLERS + ["bank"] + RIVER + MONEY, ["river bank", "money bank"], 8,
-            defaults=dict(positional="none", n_heads=1, d_model=32, steps=150, lr=0.01,
-                          batch_size=64, residual=True),
-            description="the sense of 'bank' is decided by a context word elsewhere",
-        )
-    if name == "reverse":
-        return Task(
-            "reverse", [str(d) for d in range(16)], [str(d) for d in range(16)], 8,
-            defaults=dict(positional="learned", n_heads=1, d_model=32, steps=500, lr=0.01,
-                          batch_size=64, residual=False),
-            description="output position i copies input position T-1-i",
-        )
-    if name == "svo":
-        return Task(
-            "svo", NOUNS + VERBS + DETERMINERS + ADJECTIVES + ADVERBS + ["."],
-            [f"{s} -> {o}" for s in NOUNS for o in NOUNS], 9,
-            defaults=dict(positional="learned", n_heads=2, d_model=32, steps=400, lr=0.01,
-                          batch_size=64, residual=True, pad="."),
-            description="at the verb, who did what to whom: its subject and its object",
-        )
-    if name == "previous":
-        return Task(
-            "previous", [str(d) for d in range(16)], [str(d) for d in range(16)], 8,
-            defaults=dict(positional="learned", n_heads=1, d_model=32, steps=300, lr=0.01,
-                          batch_size=64, residual=False),
-            description="each position answers with the token before it (not symmetric)",
-        )
-    if name == "cycle":
-        digits = 4
-        return Task(
-            "cycle", [f"{shape}{d}" for shape in SHAPES for d in range(digits)]
-            + ["the", "a", "and", "then"], [str(d) for d in range(digits)], 8,
-            defaults=dict(positional="none", n_heads=1, d_model=32, steps=300, lr=0.01,
-                          batch_size=64, residual=False, digits=digits),
-            description="rock, paper, scissors: each answers with the digit of the one it "
-                        "beats (a cycle)",
-        )
-    if name == "far":
-        return Task(
-            "far", [str(d) for d in range(10)] + [f"{d}*" for d in range(10)] + ["?"],
-            [str(d) for d in range(10)], 24,
-            defaults=dict(positional="none", n_heads=1, d_model=32, steps=600, lr=0.01,
-                          batch_size=64, residual=False),
-            description="at the '?', the starred digit from 1 to 23 tokens back (try "
-                        "--model rnn)",
-        )
-    if name == "pair":
-        K = 8
-        return Task(
-            "pair", [str(d) for d in range(K)] + [f"{d}*" for d in range(K)],
-            [f"{a},{b}" for a in range(K) for b in range(K)], 8,
-            defaults=dict(positional="learned", n_heads=2, d_model=8, steps=1000, lr=0.01,
-                          batch_size=64, residual=False, digits=K),
-            description="each answer is (previous digit, the starred digit)",
-        )
-    if name == "lookup":
-        return Task(
-            "lookup", [f"{k}={v}" for k in KEYS for v in range(10)] + [f"{k}?" for k in KEYS],
-            [str(v) for v in range(10)], 12,
-            defaults=dict(positional="none", n_heads=1, d_model=32, steps=500, lr=0.01,
-                          batch_size=64, residual=False, memory=6),
-            description="each query fetches its key's value from a memory (cross-attention)",
-        )
-    if name == "sums":
-        digits = 2
-        return Task(
-            "sums", [str(d) for d in range(10)] + ["+", "="], [str(d) for d in range(10)]
-            + ["+", "="], 3 * digits + 2,  # "ab+cd=efg" less its last token
-            defaults=dict(language_model=True, causal=True, d_model=64, n_heads=4, n_layers=2,
-                          ffn_hidden=128, dropout=0.1, steps=800, lr=0.005, batch_size=64,
-                          eval_every=100, digits=digits, prompt_len=2 * digits + 2),
-            description="a causal language model: complete 'ab+cd=' with the sum's digits",
-        )
-    raise ValueError(f"make_task: unknown task {name!r}; choose one of {sorted(GENERATORS)}")
+    if name not in BUILDERS:
+        raise ValueError(f"make_task: unknown task {name!r}; choose one of {sorted(GENERATORS)}")
+    return BUILDERS[name]()
 
 
 def make_splits(task: Task, n_train: int, n_test: int, seed: int):
