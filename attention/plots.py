@@ -88,6 +88,8 @@ def plot_attention(model, task, data, path: str | None = None, n_examples: int =
                           fontsize=8)
             if col == 0:
                 ax.set_ylabel(f"head {head}: query" if n_heads > 1 else "query", fontsize=8)
+            if head > 0:
+                continue  # the example's title sits above its column, once
             title = f"example {col + 1}"
             if len(scored) == 1:
                 position = scored[0] + split

@@ -33,6 +33,10 @@ attention for a different reason:
             paper -> rock) that no symmetric score can follow: with one matrix for queries
             and keys, score(rock, scissors) = score(scissors, rock), and the three
             preferences contradict each other.
+  relations at the verb of eight shuffled words, three answers found three ways: the
+            word just before it (by position), the noun that agrees with it in number
+            ("cat eats", "dogs eat"; by agreement) and the word its meaning selects (food
+            for "eats", a place for "sleeps"; by meaning). Three heads can take one each.
   sums      a language-modelling task: rows such as "12+35=047", and a causal model that
             learns to predict every next token. Given "12+35=", it must generate "047"
             one digit at a time. The targets are the inputs shifted by one, and every
@@ -147,6 +151,77 @@ def distance_to_star(ids) -> np.ndarray:
     return ids.shape[1] - 1 - (ids >= 10).argmax(axis=1)
 
 
+# The relations task: at the verb, three answers, each found by a relation of its own.
+SUBJECTS = [("cat", "cats"), ("dog", "dogs"), ("fox", "foxes")]  # (singular, plural)
+MEANINGS = {"eats": ["fish", "seeds", "bread"], "sleeps": ["barn", "den", "nest"]}
+PLURAL_VERB = {"eats": "eat", "sleeps": "sleep"}
+LINKS = ["then", "now", "so", "still"]  # fillers; the one just before the verb is an answer
+
+
+def _relations(task, rng, n):
+    """Eight words in random order: a singular and a plural noun, a food and a place, a verb
+    and three fillers, one of them just before the verb. At the verb, the answer is
+    (the noun that agrees with it in number, the word its meaning selects, the filler
+    before it): found by agreement, by meaning and by position."""
+    T, vocab = task.seq_len, {word: i for i, word in enumerate(task.vocab)}
+    targets = np.zeros((n, T), dtype=np.int64)
+    mask = np.zeros((n, T), dtype=bool)
+    ids = np.zeros((n, T), dtype=np.int64)
+    objects = [word for words in MEANINGS.values() for word in words]
+    for row in range(n):
+        singular, plural = rng.choice(len(SUBJECTS), size=2, replace=False)
+        food, place = rng.choice(MEANINGS["eats"]), rng.choice(MEANINGS["sleeps"])
+        verb = rng.choice(list(MEANINGS))
+        agrees = singular if rng.random() < 0.5 else plural
+        said = verb if agrees == singular else PLURAL_VERB[verb]
+        verb_at = rng.integers(1, T)  # the verb is never first: a filler comes before it
+        others = [SUBJECTS[singular][0], SUBJECTS[plural][1], food, place]
+        free = [i for i in range(T) if i not in (verb_at, verb_at - 1)]
+        slots = rng.permutation(free)
+        words = list(rng.choice(LINKS, size=T))
+        words[verb_at] = said
+        for slot, word in zip(slots, others):
+            words[slot] = word
+        ids[row] = [vocab[w] for w in words]
+        meant = food if verb == "eats" else place
+        targets[row, verb_at] = (agrees * len(objects) + objects.index(meant)) * len(LINKS) \
+            + LINKS.index(words[verb_at - 1])
+        mask[row, verb_at] = True
+    return ids, targets, mask
+
+
+def relation_answers(targets) -> tuple:
+    """A relations target (or prediction) split into its three answers, in RELATIONS'
+    order: (the filler before the verb, the agreeing noun, the selected word), as indices
+    into LINKS, SUBJECTS and the objects (MEANINGS' words in order)."""
+    targets = np.asarray(targets)
+    n_objects = sum(len(words) for words in MEANINGS.values())
+    rest, link = np.divmod(targets, len(LINKS))
+    noun, obj = np.divmod(rest, n_objects)
+    return link, noun, obj
+
+
+RELATIONS = ("position", "agreement", "meaning")
+
+
+def relation_positions(task, ids) -> tuple:
+    """For relations rows (N, T): the verb's position (N,) and, per row, where each
+    relation's token is (N, 3): the word before the verb, the noun that agrees with it,
+    the word its meaning selects (in RELATIONS' order)."""
+    ids = np.asarray(ids)
+    words = [task.decode(row) for row in ids]
+    verbs = list(MEANINGS) + list(PLURAL_VERB.values())
+    verb_at = np.array([next(i for i, w in enumerate(row) if w in verbs) for row in words])
+    found = []
+    for row, at in zip(words, verb_at):
+        plural = row[at] in PLURAL_VERB.values()
+        kind = row[at] if not plural else {v: k for k, v in PLURAL_VERB.items()}[row[at]]
+        noun = next(i for i, w in enumerate(row) if any(w == forms[plural] for forms in SUBJECTS))
+        meant = next(i for i, w in enumerate(row) if w in MEANINGS[kind])
+        found.append((at - 1, noun, meant))
+    return verb_at, np.array(found)
+
+
 SHAPES = ("rock", "paper", "scissors")  # each beats the next but one: rock beats scissors
 
 
@@ -220,7 +295,8 @@ def _sum_tokens(task, a, b, total) -> list:
 
 
 GENERATORS = {"context": _context, "reverse": _reverse, "svo": _svo, "previous": _previous,
-              "cycle": _cycle, "far": _far, "pair": _pair, "lookup": _lookup, "sums": _sums}
+              "cycle": _cycle, "far": _far, "pair": _pair,
+              "relations": _relations, "lookup": _lookup, "sums": _sums}
 TASKS = tuple(GENERATORS)
 
 
@@ -306,6 +382,18 @@ def _lookup_task():
                 "each query fetches its key's value from a memory (cross-attention)")
 
 
+def _relations_task():
+    verbs = list(MEANINGS) + list(PLURAL_VERB.values())
+    objects = [word for words in MEANINGS.values() for word in words]
+    nouns = [form for forms in SUBJECTS for form in forms]
+    return Task("relations", nouns + verbs + objects + LINKS,
+                [f"{'/'.join(s)} {o} {link}" for s in SUBJECTS for o in objects for link in LINKS],
+                8,
+                _one_layer("learned", 800, residual=True, n_heads=3, d_model=24),
+                "at the verb: the noun agreeing with it, the word its meaning selects, the "
+                "word before it")
+
+
 def _sums_task(digits=2):
     symbols = _digits(10) + ["+", "="]
     return Task("sums", symbols, symbols, 3 * digits + 2,  # "ab+cd=efg" less its last token
@@ -317,7 +405,8 @@ def _sums_task(digits=2):
 
 BUILDERS = {"context": _context_task, "reverse": _reverse_task, "svo": _svo_task,
             "previous": _previous_task, "cycle": _cycle_task, "far": _far_task,
-            "pair": _pair_task, "lookup": _lookup_task, "sums": _sums_task}
+            "pair": _pair_task, "relations": _relations_task, "lookup": _lookup_task,
+            "sums": _sums_task}
 
 
 def make_task(name: str) -> Task:

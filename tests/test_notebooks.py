@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,29 +93,74 @@ def test_each_notebook_runs_from_top_to_bottom(path):
     client.execute()  # raises CellExecutionError, with the cell, on the first failing one
 
 
-def test_the_exercise_checks_accept_a_right_answer_and_reject_wrong_ones(capsys, tmp_path):
-    """Each exercise solved as a learner would, and answered wrongly: the check cell says
-    which, with a hint for the wrong one."""
-    import sys
+def _lengths_mask(lengths, width):
+    return np.arange(width)[None, :] >= np.array(lengths)[:, None]  # True from each length on
 
-    import numpy as np
 
-    sys.path.insert(0, str(EXAMPLES))
-    try:
-        from exercise_checks import (check_cycle_ceiling, check_padding_mask,
-                                     check_svo_without_positions, check_symmetry_prediction)
-    finally:
-        sys.path.remove(str(EXAMPLES))
-    lengths = [2, 4, 3]
-    right = np.arange(4)[None, :] >= np.array(lengths)[:, None]  # True from each length on
-    cases = [(check_symmetry_prediction, (True,), (False,)),
-             (check_padding_mask, (lengths, 4, right), (lengths, 4, ~right)),
-             (check_padding_mask, (lengths, 4, right), (lengths, 4, right.astype(int))),
-             (check_cycle_ceiling, (2,), (3,)),
-             (check_svo_without_positions, (False, str(tmp_path)), (True, str(tmp_path)))]
-    for check, good, bad in cases:
-        assert check(*good) is True
-        assert check(*bad) is False
-        said = capsys.readouterr().out
-        assert "Right." in said and "Not yet." in said
-    assert check_cycle_ceiling(None) is False and "still None" in capsys.readouterr().out
+def _concatenate(heads):
+    B, nh, T, hs = heads.shape
+    return heads.transpose(0, 2, 1, 3).reshape(B, T, nh * hs)
+
+
+# Each exercise answered as a learner who solved it would, and as one who did not: (check
+# module, check, right answer, wrong answer), the answers as arguments to the check.
+# "RUN" stands for a folder the test trains into, for the checks that measure a run.
+EXERCISES = [
+    ("notebook13", "check_symmetry_prediction", (True,), (False,)),
+    ("notebook13", "check_padding_mask", ([2, 4, 3], 4, _lengths_mask([2, 4, 3], 4)),
+     ([2, 4, 3], 4, ~_lengths_mask([2, 4, 3], 4))),
+    ("notebook13", "check_padding_mask", ([2, 4, 3], 4, _lengths_mask([2, 4, 3], 4)),
+     ([2, 4, 3], 4, _lengths_mask([2, 4, 3], 4).astype(int))),
+    ("notebook13", "check_cycle_ceiling", (2,), (3,)),
+    ("notebook14", "check_svo_without_positions", (False, "RUN"), (True, "RUN")),
+    ("notebook15", "check_rows_of_a_head", (slice(16, 24),), (slice(8, 16),)),
+    ("notebook15", "check_concatenation", (_concatenate,),
+     (lambda heads: heads.reshape(2, 4, 15),)),
+    ("notebook15", "check_removal_prediction", (["meaning", "position", "agreement"], "RUN"),
+     (["position", "meaning", "agreement"], "RUN")),
+]
+
+
+ANSWER_AT = {"check_padding_mask": 2}  # the learner's answer, where it is not the first argument
+
+
+def _import_check(module: str, name: str, monkeypatch):
+    """A check, imported as the notebook imports it (examples/ on the path, which the checks
+    that measure a run need too)."""
+    import importlib
+
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    return getattr(importlib.import_module(f"exercise_checks.{module}"), name)
+
+
+@pytest.fixture(scope="module")
+def relations_seed1(tmp_path_factory):
+    from attention.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("relations-seed1")
+    train(TrainConfig(task="relations", seed=1, out=str(out)), progress=False, plots=False)
+    return str(out)
+
+
+@pytest.mark.parametrize("module, name, right, wrong", EXERCISES,
+                         ids=[f"{m}-{n}" for m, n, _, _ in EXERCISES])
+def test_each_exercise_check_accepts_a_right_answer_and_rejects_a_wrong_one(
+        module, name, right, wrong, capsys, tmp_path, request, monkeypatch):
+    """The check cell says "Right." to the solved exercise, and "Not yet." with a hint to the
+    wrong answer and to the blank one (None) the notebook is saved with."""
+    check = _import_check(module, name, monkeypatch)
+    run = request.getfixturevalue("relations_seed1") if module == "notebook15" else str(tmp_path)
+
+    def fill(args):
+        return tuple(run if isinstance(a, str) and a == "RUN" else a for a in args)
+
+    assert check(*fill(right)) is True, capsys.readouterr().out
+    assert "Right." in capsys.readouterr().out
+    assert check(*fill(wrong)) is False
+    said = capsys.readouterr().out
+    assert "Not yet." in said and len(said.split("Not yet.", 1)[1].strip()) > 20  # a hint
+    answer_at = ANSWER_AT.get(name, 0)
+    blank = tuple(None if i == answer_at else a for i, a in enumerate(fill(right)))
+    if callable(right[0]):  # the answer is a function the learner writes
+        blank = (lambda *args: None,)
+    assert check(*blank) is False and "still None" in capsys.readouterr().out
