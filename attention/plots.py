@@ -11,6 +11,25 @@ from matplotlib.figure import Figure
 from minigrad.nn import evaluating
 
 
+def readable_log_scale(ax, axis: str = "y"):
+    """Put `axis` of `ax` on a log scale whose ticks read as plain numbers.
+
+    Over several decades the usual powers of ten read well. Over less than two, a log axis
+    has one power of ten or none, and matplotlib labels what is there as "2.6 x 10^0";
+    then five ticks spread evenly on the log scale, rounded to two figures, say "2.6"."""
+    from matplotlib.ticker import NullFormatter
+
+    getattr(ax, f"set_{axis}scale")("log")
+    low, high = getattr(ax, f"get_{axis}lim")()
+    if low <= 0 or high / low >= 100:
+        return
+    ticks = sorted({float(f"{t:.2g}") for t in np.geomspace(low, high, 5)[1:-1]} |
+                   {float(f"{low:.2g}"), float(f"{high:.2g}")})
+    ticks = [t for t in ticks if low <= t <= high]
+    getattr(ax, f"set_{axis}ticks")(ticks, [f"{t:g}" for t in ticks])
+    getattr(ax, f"{axis}axis").set_minor_formatter(NullFormatter())
+
+
 def _finish(fig, path, **savefig):
     if path is not None:
         fig.savefig(path, **savefig)
@@ -26,7 +45,7 @@ def plot_history(history: dict, path: str | None = None, title: str = "",
     ax_loss.plot(history["step"], history["train_loss"], lw=0.8, alpha=0.7,
                  label="training batch")
     ax_loss.plot(history["eval_step"], history["eval_loss"], "o-", ms=3, label="held-out")
-    ax_loss.set_yscale("log")
+    readable_log_scale(ax_loss)
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("cross-entropy")
     ax_loss.legend()
@@ -160,7 +179,7 @@ def plot_masking(runs: dict, path: str | None = None, floor: float | None = None
     if floor is not None:
         ax_loss.axhline(floor, color="gray", ls="--", lw=1,
                         label="floor without seeing ahead")
-    ax_loss.set_yscale("log")
+    readable_log_scale(ax_loss)
     ax_loss.set_xlabel("step")
     ax_loss.set_ylabel("training cross-entropy (every next token)")
     ax_loss.set_title("training loss")

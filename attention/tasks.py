@@ -5,7 +5,8 @@ that are scored. Each is small enough to train in seconds on a laptop CPU, and e
 attention for a different reason:
 
   context   the lecture notes' "bank" example: one ambiguous word whose sense is decided by
-            a context word elsewhere in the sentence. Found by content; no positions needed.
+            a context word elsewhere in the row ("near the bank and we saw the fish").
+            Found by content; no positions needed.
   reverse   output position i is input position T-1-i. Content alone cannot say which token
             is where, so without positional information this stays near chance.
   pair      every position's answer combines two tokens found in different ways: the
@@ -47,9 +48,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-FILLERS = ["the", "was", "we", "saw", "near", "by", "a", "old", "new", "big", "it", "is"]
 RIVER = ["river", "water", "fish", "boat", "shore", "mud"]
-MONEY = ["money", "loan", "cash", "teller", "account", "coins"]
+MONEY = ["money", "cash", "teller", "coins", "vault", "clerk"]
+# The context task's rows are short clauses in a row. One says "bank" and nothing of which
+# bank; one names a river or a money word ("C"); the rest say nothing of either. Clauses
+# of every length from 1 to 4 fill a row of any length exactly.
+BANK_CLAUSES = [["the", "bank", "was", "old"], ["we", "saw", "the", "bank"],
+                ["by", "the", "bank"], ["near", "the", "bank"], ["the", "bank", "is", "new"],
+                ["at", "the", "bank"]]
+CONTEXT_CLAUSES = [["we", "saw", "the", "C"], ["near", "the", "C"], ["the", "C", "was", "big"],
+                   ["by", "the", "C"], ["the", "C", "is", "near"], ["with", "the", "C"]]
+NEUTRAL_CLAUSES = [["then"], ["and"], ["it", "was", "new"], ["we", "sat"], ["it", "is", "big"],
+                   ["we", "saw", "it"], ["the", "day", "was", "new"]]
+FILLERS = sorted({w for clause in BANK_CLAUSES + CONTEXT_CLAUSES + NEUTRAL_CLAUSES
+                  for w in clause} - {"bank", "C"})
 
 
 @dataclass
@@ -74,20 +86,34 @@ class Task:
 
 
 def _context(task, rng, n):
+    """Rows such as "by the bank and we saw the fish": a clause with "bank", a clause with a
+    river or money word, in either order, and clauses that say nothing of either to make
+    up the length. The target at "bank" is its sense, decided by the context word alone."""
     T = task.seq_len
     vocab = {word: i for i, word in enumerate(task.vocab)}
-    ids = rng.choice([vocab[w] for w in FILLERS], size=(n, T))
+    ids = np.zeros((n, T), dtype=np.int64)
     targets = np.zeros((n, T), dtype=np.int64)
     mask = np.zeros((n, T), dtype=bool)
     for row in range(n):
-        bank_at, context_at = rng.choice(T, size=2, replace=False)
         sense = rng.integers(2)  # 0: river bank, 1: money bank
-        context_word = rng.choice(RIVER if sense == 0 else MONEY)
-        ids[row, bank_at] = vocab["bank"]
-        ids[row, context_at] = vocab[context_word]
-        targets[row, bank_at] = sense
-        mask[row, bank_at] = True  # only the ambiguous word is scored
-    return ids.astype(np.int64), targets, mask
+        word = rng.choice(RIVER if sense == 0 else MONEY)
+        bank = BANK_CLAUSES[rng.integers(len(BANK_CLAUSES))]
+        context = [word if w == "C" else w for w in CONTEXT_CLAUSES[rng.integers(len(
+            CONTEXT_CLAUSES))]]
+        clauses = [bank, context] if rng.random() < 0.5 else [context, bank]
+        room = T - len(bank) - len(context)
+        if room < 0:
+            raise ValueError(f"context rows need at least 8 tokens, not {T}")
+        while room:  # neutral clauses, each put at a random boundary between clauses
+            fits = [c for c in NEUTRAL_CLAUSES if len(c) <= room]
+            clause = fits[rng.integers(len(fits))]
+            clauses.insert(rng.integers(len(clauses) + 1), clause)
+            room -= len(clause)
+        words = [w for clause in clauses for w in clause]
+        ids[row] = [vocab[w] for w in words]
+        targets[row, words.index("bank")] = sense
+        mask[row, words.index("bank")] = True  # only the ambiguous word is scored
+    return ids, targets, mask
 
 
 def _reverse(task, rng, n):

@@ -4,9 +4,9 @@
     python examples/train_attention.py --task pair     # any option of attention.train works
 
 Each training sentence holds the ambiguous word "bank" and one context word ("river",
-"loan", ...) at random places. The model must label bank's sense, and it can only do so by
-attending from "bank" to the context word. After training, open runs/context/attention.png:
-the row of "bank" lights up at the context word.
+"cash", ...) in clauses such as "near the bank and we saw the fish". The model must label
+bank's sense, and it can only do so by attending from "bank" to the context word. After
+training, open runs/context/attention.png: the row of "bank" lights up at the context word.
 """
 
 import sys
