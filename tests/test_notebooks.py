@@ -7,6 +7,7 @@ part is marked slow: `python -m pytest -m slow` (and .ci/run) runs it.
 """
 
 import ast
+import math
 import re
 from pathlib import Path
 
@@ -106,6 +107,43 @@ def _naive_softmax(s):
     return np.exp(s) / np.exp(s).sum()
 
 
+def _split_heads(q, n_heads):
+    B, T, C = q.shape
+    return q.reshape(B, T, n_heads, C // n_heads).transpose(0, 2, 1, 3)
+
+
+def _split_heads_by_reshape_only(q, n_heads):
+    B, T, C = q.shape
+    return q.reshape(B, n_heads, T, C // n_heads)  # right shape, positions cut into groups
+
+
+def _encoding(pos, channel, d_model):
+    i = channel // 2
+    angle = pos / 10000 ** (2 * i / d_model)
+    return math.sin(angle) if channel % 2 == 0 else math.cos(angle)
+
+
+def _encoding_with_the_channel_as_exponent(pos, channel, d_model):
+    angle = pos / 10000 ** (channel / d_model)  # odd channels get the next pair's rate
+    return math.sin(angle) if channel % 2 == 0 else math.cos(angle)
+
+
+def _causal(T):
+    return np.tril(np.ones((T, T), dtype=bool))
+
+
+def _upper_triangle(T):
+    return np.triu(np.ones((T, T), dtype=bool))  # each query sees itself and the future
+
+
+def _growth_exponent(ns, times):
+    return np.polyfit(np.log(ns), np.log(times), 1)[0]
+
+
+def _ratio_of_the_last_two_times(ns, times):
+    return times[-1] / times[-2]  # the factor per doubling, not the exponent
+
+
 def _concatenate(heads):
     B, nh, T, hs = heads.shape
     return heads.transpose(0, 2, 1, 3).reshape(B, T, nh * hs)
@@ -132,6 +170,20 @@ EXERCISES = [
     ("notebook04", "check_score_variance", (128,), (32,)),
     ("notebook04", "check_scale", (1 / np.sqrt(128),), (1 / np.sqrt(32),)),
     ("notebook04", "check_overscaled", ("lower", "smaller"), ("lower", "larger")),
+    ("notebook05", "check_head_shapes", (((3, 4, 6, 3), (3, 4, 6, 6)),),
+     (((3, 6, 4, 3), (3, 4, 6, 6)),)),
+    ("notebook05", "check_split_heads", (_split_heads,), (_split_heads_by_reshape_only,)),
+    ("notebook05", "check_previous_digit_head", (0, "<empty>"), (1, "<empty>")),
+    ("notebook06", "check_shuffle_with_positions", (False,), (True,)),
+    ("notebook06", "check_encoding", (_encoding,), (_encoding_with_the_channel_as_exponent,)),
+    ("notebook06", "check_self_similarity", (16,), (32,)),
+    ("notebook07", "check_causal_mask", (_causal,), (_upper_triangle,)),
+    ("notebook07", "check_cross_shapes", (((2, 4, 8), (2, 2, 4, 9)),),
+     (((2, 9, 8), (2, 2, 4, 9)),)),
+    ("notebook07", "check_memory_shuffle", (True,), (False,)),
+    ("notebook08", "check_growth_factors", ((9, 3),), ((3, 3),)),
+    ("notebook08", "check_growth_exponent", (_growth_exponent,),
+     (_ratio_of_the_last_two_times,)),
     ("notebook13", "check_symmetry_prediction", (True,), (False,)),
     ("notebook13", "check_padding_mask", ([2, 4, 3], 4, _lengths_mask([2, 4, 3], 4)),
      ([2, 4, 3], 4, ~_lengths_mask([2, 4, 3], 4))),
