@@ -13,6 +13,7 @@ at all (no_grad) is in grad_mode.py.
 
 import bdb
 import sys
+import threading
 
 import numpy as np
 
@@ -209,6 +210,9 @@ def _check_not_modified(tensor, ctx):
         )
 
 
+_ACCUMULATING = threading.Lock()
+
+
 class Step:
     """What backpropagate() calls for each node: everything but the chain rule itself."""
 
@@ -232,17 +236,21 @@ class Step:
             # The sum of two 0-d arrays is a NumPy scalar; a sum started from float64 zeros
             # is float64: .grad always has the tensor's dtype.
             grad = np.asarray(grad, dtype=tensor._data.dtype)
-        if tensor.grad is not None:
-            if tensor.grad.shape != grad.shape:
-                raise ValueError(
-                    f"backward: {describe(tensor)} of shape {tensor.shape} holds a .grad of "
-                    f"shape {tensor.grad.shape}; set it to None or to an array of its shape"
-                )
-            tensor.grad = np.asarray(tensor.grad + grad).astype(tensor._data.dtype, copy=False)
-        elif tensor._ctx is None:
-            tensor.grad = np.array(grad)  # a leaf gets a private, writable copy
-        elif self.intermediate_grads:
-            tensor.grad = grad if grad.flags.writeable else np.array(grad)
+        # Threads may run backward into one shared leaf at once: reading .grad and writing
+        # the sum back is one step, or two threads' gradients can overwrite each other.
+        with _ACCUMULATING:
+            if tensor.grad is not None:
+                if tensor.grad.shape != grad.shape:
+                    raise ValueError(
+                        f"backward: {describe(tensor)} of shape {tensor.shape} holds a .grad "
+                        f"of shape {tensor.grad.shape}; set it to None or to an array of its "
+                        "shape")
+                tensor.grad = np.asarray(tensor.grad + grad).astype(tensor._data.dtype,
+                                                                    copy=False)
+            elif tensor._ctx is None:
+                tensor.grad = np.array(grad)  # a leaf gets a private, writable copy
+            elif self.intermediate_grads:
+                tensor.grad = grad if grad.flags.writeable else np.array(grad)
 
     def through(self, ctx, grad) -> list:
         """Run ctx's backward on `grad`; one gradient per input, each in its input's shape
