@@ -18,11 +18,15 @@ from minigrad.ops.reduce import normalize_axes
 
 def row_max(x: np.ndarray, axis: int) -> np.ndarray:
     """Max along axis, with rows that are entirely -inf (fully masked) shifted by 0 instead.
-    An empty axis has no max: its (empty) rows are shifted by 0 too."""
+    An empty axis has no max: its (empty) rows are shifted by 0 too.
+
+    A row holding +inf keeps it as its max: inf - inf is NaN, and the whole row comes out
+    NaN, as in PyTorch. (Shifting it by 0 would give [0, nan, 0], a row that looks half
+    valid.)"""
     if x.shape[axis] == 0:
         return np.zeros(x.shape[:axis % x.ndim] + (1,) + x.shape[axis % x.ndim + 1:], x.dtype)
     m = np.max(x, axis=axis, keepdims=True)
-    return np.where(np.isfinite(m), m, 0.0).astype(x.dtype, copy=False)
+    return np.where(m == -np.inf, 0.0, m).astype(x.dtype, copy=False)
 
 
 class Softmax(mg.Function):

@@ -223,3 +223,48 @@ def test_fully_masked_row_with_huge_scores_and_causal_mask():
     np.testing.assert_allclose(weights.data[0, 1:].sum(-1), 1.0, rtol=0, atol=1e-6)
     for t in (q, k, v):
         assert np.isfinite(t.grad).all()
+
+
+# ---- an infinite logit: the whole row is NaN, as in PyTorch ---------------------------------
+
+# NumPy warns "invalid value encountered in subtract" (inf - inf) on the way: expected here.
+QUIET = pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
+INFINITE_ROWS = np.array([[1.0, np.inf, 0.5], [np.inf, np.inf, 1.0], [np.inf, -np.inf, 0.0],
+                          [np.nan, 0.0, 1.0]])
+
+
+@QUIET
+@pytest.mark.parametrize("fn", [softmax, log_softmax], ids=["softmax", "log_softmax"])
+def test_a_row_with_plus_inf_or_nan_is_nan_throughout(fn):
+    # Not [0, nan, 0]: a row that looks partly valid would hide where the NaN came from.
+    rows = np.concatenate([INFINITE_ROWS, [[1.0, 2.0, 3.0]]])
+    x = leaf(rows, np.float64)
+    y = fn(x)
+    assert np.isnan(y.data[:4]).all(), y.data
+    assert np.isfinite(y.data[4]).all()
+    y.sum().backward()
+    assert np.isnan(x.grad[:4]).all() and np.isfinite(x.grad[4]).all()
+
+
+@QUIET
+def test_cross_entropy_and_attention_with_an_infinite_score_are_nan():
+    assert np.isnan(cross_entropy(leaf(INFINITE_ROWS[:1], np.float64), np.array([0])).item())
+    q = mg.tensor(np.ones((1, 2, 3)))
+    k = mg.tensor(np.array([[[np.inf, 0, 0], [1.0, 0, 0]]]))
+    out, weights = scaled_dot_product_attention(q, k, mg.tensor(np.ones((1, 2, 3))))
+    assert np.isnan(weights.data).all() and np.isnan(out.data).all()
+
+
+@QUIET
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_infinite_rows_match_pytorch(name):
+    torch = pytest.importorskip("torch")
+    rows = np.concatenate([INFINITE_ROWS, [[1.0, 2.0, 3.0], [-np.inf, 0.0, 1.0]]])
+    x = leaf(rows, np.float64)
+    y = {"softmax": softmax, "log_softmax": log_softmax}[name](x)
+    y.sum().backward()
+    t = torch.tensor(rows, requires_grad=True)
+    expected = getattr(torch, name)(t, dim=-1)
+    expected.sum().backward()
+    np.testing.assert_allclose(y.data, expected.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12, atol=1e-15)
