@@ -22,9 +22,15 @@ class LayerNorm(Module):
         if x.ndim == 0 or x.shape[-1] != self.d_model:
             raise ValueError(f"LayerNorm({self.d_model}): input of shape {x.shape} should end "
                              f"in {self.d_model} features")
-        mean = x.mean(axis=-1, keepdims=True)  # (..., 1)
-        var = x.var(axis=-1, keepdims=True, correction=0)  # (..., 1)
-        return (x - mean) / (var + self.eps).sqrt() * self.weight + self.bias
+        # The statistics in float64: there a row of one float32 value sums exactly, so its
+        # mean is that value and its variance 0, and the row normalises to exactly 0 (as in
+        # PyTorch). In float32, a mean off by a rounding gives a variance near eps, and
+        # outputs up to 0.5 for a constant row.
+        wide = x if x.dtype == np.float64 else x.astype(np.float64)
+        mean = wide.mean(axis=-1, keepdims=True)  # (..., 1)
+        var = wide.var(axis=-1, keepdims=True, correction=0)  # (..., 1)
+        normed = ((wide - mean) / (var + self.eps).sqrt()).astype(x.dtype)  # (..., C)
+        return normed * self.weight + self.bias
 
     def extra_repr(self) -> str:
         return f"{self.d_model}, eps={self.eps}"

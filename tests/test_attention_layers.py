@@ -494,3 +494,14 @@ def test_positional_longer_than_max_len(layer):
     with raises(ValueError, f"{type(layer).__name__}: input of shape (1, 4, 4) needs shape "
                 "(..., T, 4) with T <= max_len=3"):
         layer(mg.zeros(1, 4, 4))
+
+
+@pytest.mark.parametrize("width", [3, 10, 12, 15, 32])
+def test_layernorm_of_a_constant_float32_row_is_exactly_zero(width):
+    # As in PyTorch: no spread, nothing to normalise. A float32 mean off by one rounding
+    # made these up to 0.5 (width 15, value 12345.678).
+    norm = LayerNorm(width)
+    rows = np.array([[v] * width for v in (0.1, 1 / 3, 7.3, 12345.678, 3e7)], np.float32)
+    y = norm(mg.tensor(rows))
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y.data, 0.0)
