@@ -43,13 +43,31 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.1):
         super().__init__()
+        self.p = p  # checked by the setter below, now and whenever it is changed
+
+    @property
+    def p(self) -> float:
+        return self._p
+
+    @p.setter
+    def p(self, p):
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be a number in [0, 1), got {p!r}")
-        self.p = float(p)
+        self._p = float(p)
 
     def forward(self, x):
         if not self.training or self.p == 0:
             return x  # eval mode: the identity, and no node in the graph
+        if not np.issubdtype(x.dtype, np.floating):
+            # The kept entries are scaled by 1 / (1 - p): an integer or boolean cannot hold
+            # that, and truncating it would change the expected value dropout keeps.
+            raise TypeError(f"Dropout: input must be floating point, got {x.dtype} of shape "
+                            f"{x.shape}; convert it first (x.astype('float32'))")
+        scale = 1.0 / (1.0 - self.p)
+        if scale > float(np.finfo(x.dtype).max):
+            raise ValueError(f"Dropout(p={self.p}): the kept entries would be scaled by "
+                             f"1 / (1 - p) = {scale:.4g}, more than {x.dtype} holds "
+                             f"({np.finfo(x.dtype).max:.4g}); use a smaller p or float32")
         keep = mg.default_generator().random(x.shape) >= self.p  # (same shape as x) bool
         return DropoutFunction.apply(x, keep, p=self.p)
 

@@ -98,6 +98,23 @@ def test_dropout_refuses_a_probability_outside_0_to_1(p):
         Dropout(p)
 
 
+
+def test_dropout_refuses_integer_input_a_scale_its_dtype_cannot_hold_and_a_bad_p_later():
+    drop = Dropout(0.5)
+    for x in (mg.tensor([1, 2, 3]), mg.tensor(np.array([True, False]))):
+        with pytest.raises(TypeError, match=r"Dropout: input must be floating point, got "
+                                            r"(int64|bool) of shape"):
+            drop(x)
+    drop.p = 0.99999  # kept entries x 100,000: more than float16's 65,504
+    with pytest.raises(ValueError, match=r"1 / \(1 - p\) = 1e\+05, more than float16 holds"):
+        drop(mg.tensor(np.ones(8, np.float16)))
+    assert np.isfinite(drop(mg.tensor(np.ones(8, np.float32))).data).all()
+    for bad in (1.0, -0.1, "0.5", True):
+        with pytest.raises(ValueError, match="Dropout: p must be a number in \\[0, 1\\)"):
+            drop.p = bad  # checked when changed, not only when built
+    assert drop.p == 0.99999
+
+
 # ---- the model ------------------------------------------------------------------------
 
 
