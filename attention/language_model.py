@@ -21,7 +21,7 @@ from attention.layernorm import LayerNorm
 from attention.linear import Linear
 from attention.model import Block
 from attention.positional import LearnedPositionalEmbedding
-from minigrad.nn import Module, ModuleList, evaluating
+from minigrad.nn import Module, ModuleList, check_sizes, evaluating
 
 
 class CausalLM(Module):
@@ -32,6 +32,8 @@ class CausalLM(Module):
     def __init__(self, vocab_size, d_model=64, n_heads=4, n_layers=2, max_len=32,
                  ffn_hidden=128, dropout=0.1, causal=True):
         super().__init__()
+        # No blocks would be a model that cannot look at any other token: refused by name.
+        check_sizes("CausalLM", n_layers=n_layers)
         self.config = dict(vocab_size=vocab_size, d_model=d_model, n_heads=n_heads,
                            n_layers=n_layers, max_len=max_len, ffn_hidden=ffn_hidden,
                            dropout=dropout, causal=causal)

@@ -74,6 +74,10 @@ def cross_entropy(logits, targets, mask=None, ignore_index=None):
                              f"{targets.shape}, got dtype {mask.dtype} and shape {mask.shape}")
         counted &= mask
     if ignore_index is not None:
+        if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+            # 1.5 or "1" would match no target, and silently ignore nothing.
+            raise TypeError(f"cross_entropy: ignore_index must be an integer class index, got "
+                            f"{ignore_index!r}")
         counted &= targets != ignore_index
     n_classes = logits.shape[-1]
     bad = counted & ((targets < 0) | (targets >= n_classes))

@@ -70,6 +70,10 @@ class TrainConfig:
                 values[key] = defaults[key]
         for key, value in UNLESS_THE_TASK_SAYS.items():
             values[key] = value if values[key] is None else values[key]
+        clip = values["clip"]
+        if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0:
+            # A negative bound would flip every gradient and train uphill.
+            raise ValueError(f"TrainConfig: clip must be a positive number, got {clip!r}")
         values["out"] = values["out"] or os.path.join("runs", self.task)
         values["eval_every"] = values["eval_every"] or max(values["steps"] // 30, 1)
         return TrainConfig(**values)

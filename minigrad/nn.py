@@ -155,6 +155,11 @@ class Module:
     def to(self, dtype):
         """Convert every parameter and floating buffer to `dtype` (float64 for gradcheck)."""
         dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            # Parameters are what gradients move: an integer one cannot take a step smaller
+            # than 1, and complex numbers have no order for a loss to go down in.
+            raise TypeError(f"{type(self).__name__}.to: parameters must be floating point "
+                            f"(float16, float32, float64), got {dtype}")
         for _, param in self.named_parameters():
             param._data = param.data.astype(dtype)
             param._counter[0] += 1

@@ -29,6 +29,12 @@ class Optimizer:
             p.grad = None
 
     def step(self):
+        for i, p in enumerate(self.params):  # all checked before any parameter moves
+            if p.grad is not None and np.shape(p.grad) != p.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.step: parameter {i} ({p.name or 'unnamed'}) of "
+                    f"shape {p.shape} has a .grad of shape {np.shape(p.grad)}; a gradient "
+                    "has its parameter's shape (was .grad set by hand?)")
         self.step_count += 1
         for i, p in enumerate(self.params):
             if p.grad is not None:
@@ -124,6 +130,14 @@ def _slot_problem(name: str, value: np.ndarray, shape: tuple) -> str:
     return ""
 
 
+def _check_at_least_zero(optimizer: str, **values):
+    """A usage error naming the first setting that is not a finite number >= 0."""
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or \
+                not np.isfinite(value) or value < 0:
+            raise ValueError(f"{optimizer}: {name} must be a finite number >= 0, got {value!r}")
+
+
 class SGD(Optimizer):
     """p -= lr * v, with v = momentum * v + (grad + weight_decay * p)."""
 
@@ -131,6 +145,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0):
         super().__init__(params, lr)
+        _check_at_least_zero("SGD", momentum=momentum, weight_decay=weight_decay)
         self.momentum, self.weight_decay = momentum, weight_decay
 
     def _update(self, i, p, grad):
@@ -154,6 +169,10 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
         self.beta1, self.beta2 = betas
+        for name, beta in (("betas[0]", self.beta1), ("betas[1]", self.beta2)):
+            if not 0 <= beta < 1:
+                raise ValueError(f"{type(self).__name__}: {name} must be in [0, 1), got {beta}")
+        _check_at_least_zero(type(self).__name__, eps=eps, weight_decay=weight_decay)
         self.eps, self.weight_decay = eps, weight_decay
 
     def _update(self, i, p, grad):
@@ -193,6 +212,11 @@ def clip_grad_norm_(params, max_norm: float) -> float:
 
     Returns the norm before clipping (useful to log). Scaling all of them by one factor
     keeps the direction of the update, unlike clipping each element."""
+    if isinstance(max_norm, bool) or not isinstance(max_norm, (int, float, np.floating)) or \
+            not max_norm > 0:
+        # A negative bound would flip every gradient (and train uphill); zero, stop training.
+        raise ValueError(f"clip_grad_norm_: max_norm must be a positive number, got "
+                         f"{max_norm!r}")
     params = list(params)  # a generator would be used up by the first pass
     grads = [p.grad for p in params if p.grad is not None]
     total = float(np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads)))

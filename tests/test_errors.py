@@ -10,6 +10,10 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from attention import Linear, cross_entropy
+from attention.language_model import CausalLM
+from attention.settings import TrainConfig
+from minigrad.optim import SGD, Adam, clip_grad_norm_
 
 
 def t(*shape, requires_grad=False, name=None):
@@ -185,6 +189,55 @@ CASES = [
     pytest.param(
         lambda: t(3).expand(-1, 3), ValueError, r"^broadcast_to: .*-1",
         id="expand-minus-one-in-new-axis"),
+]
+
+
+def _sgd_step_with_a_grad_set_by_hand():
+    w = mg.zeros(2, 2, requires_grad=True, name="w")
+    w.grad = np.ones(5)  # set by hand, of another shape
+    SGD([w], lr=0.1).step()
+
+
+def _module():
+    return Linear(2, 2)
+
+
+def _cross_entropy(**kwargs):
+    return cross_entropy(t(4, 3), np.array([0, 1, 2, 1]), **kwargs)
+
+
+# Inputs once accepted without a word (and giving a wrong or surprising result).
+CASES += [
+    pytest.param(lambda: _module().to(np.int64), TypeError,
+                 r"Linear.to: parameters must be floating point .* got int64", id="to-int64"),
+    pytest.param(lambda: _module().to(np.complex128), TypeError,
+                 r"Linear.to: parameters must be floating point .* got complex128",
+                 id="to-complex128"),
+    pytest.param(lambda: _cross_entropy(ignore_index=1.5), TypeError,
+                 r"cross_entropy: ignore_index must be an integer class index, got 1.5",
+                 id="ignore_index-float"),
+    pytest.param(lambda: _cross_entropy(ignore_index="1"), TypeError,
+                 r"cross_entropy: ignore_index must be an integer class index, got '1'",
+                 id="ignore_index-str"),
+    pytest.param(lambda: clip_grad_norm_(
+        [mg.ones(2, requires_grad=True)], -1), ValueError,
+        r"clip_grad_norm_: max_norm must be a positive number, got -1", id="clip-negative"),
+    pytest.param(lambda: TrainConfig(clip=-1).resolved(), ValueError,
+        r"TrainConfig: clip must be a positive number, got -1", id="trainconfig-clip"),
+    pytest.param(lambda: CausalLM(10, n_layers=0), ValueError,
+        r"CausalLM: n_layers must be a positive integer, got 0", id="causal-lm-no-layers"),
+    pytest.param(lambda: SGD(
+        [mg.ones(2, requires_grad=True)], lr=0.1, momentum=-1), ValueError,
+        r"SGD: momentum must be a finite number >= 0, got -1", id="sgd-momentum-negative"),
+    pytest.param(lambda: Adam(
+        [mg.ones(2, requires_grad=True)], betas=(0.9, 1.5)), ValueError,
+        r"Adam: betas\[1\] must be in \[0, 1\), got 1.5", id="adam-beta"),
+    pytest.param(_sgd_step_with_a_grad_set_by_hand, ValueError,
+                 re.escape("SGD.step: parameter 0 (w) of shape (2, 2) has a .grad of shape "
+                           "(5,)"), id="optimizer-grad-shape"),
+    pytest.param(lambda: t(2, 3).sum(axis=True), TypeError,
+                 r"sum: axis must be None, an int or a tuple of ints, got True",
+                 id="sum-axis-bool"),
 ]
 
 

@@ -16,9 +16,12 @@ def normalize_axes(op: str, axis, ndim: int, shape: tuple) -> tuple:
     """`axis` (None, int or tuple, negatives allowed) as a sorted tuple of valid axes."""
     if axis is None:
         return tuple(range(ndim))
-    if isinstance(axis, (int, np.integer)):
+    def is_axis(a):  # True is an int to Python, and would quietly mean axis 1
+        return isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_))
+
+    if is_axis(axis):
         axes = (axis,)
-    elif isinstance(axis, (tuple, list)) and all(isinstance(a, (int, np.integer)) for a in axis):
+    elif isinstance(axis, (tuple, list)) and all(is_axis(a) for a in axis):
         axes = tuple(axis)
     else:
         raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}")
