@@ -15,6 +15,8 @@ import nbformat
 import numpy as np
 import pytest
 
+import minigrad as mg
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 NOTEBOOKS = sorted(EXAMPLES.glob("[0-9][0-9]_*.ipynb"))
@@ -144,6 +146,58 @@ def _ratio_of_the_last_two_times(ns, times):
     return times[-1] / times[-2]  # the factor per doubling, not the exponent
 
 
+def _tanh_backward(y, grad):
+    return grad * (1 - y**2)
+
+
+def _mul_backward(a, b, grad):
+    return grad * b, grad * a
+
+
+def _softmax_backward(y, grad):
+    return y * (grad - (grad * y).sum(axis=-1, keepdims=True))
+
+
+# A held-out sentence of the context task and bank's attention row at each snapshot step,
+# as notebook 11 records them: the context word ("water", at 6) first gets more than half
+# of the attention at step `first`.
+_WORDS = ["then", "near", "the", "bank", "with", "the", "water", "and"]
+
+
+def _snapshots(first):
+    rows = {}
+    for step in (0, 2, 4, 6, 8, 12, 20):
+        on_context = 0.9 if step >= first else 0.3
+        rows[step] = np.full(8, (1 - on_context) / 7)
+        rows[step][6] = on_context
+    return rows
+
+
+def _context_model():
+    """Notebook 11's model, untrained: without positions the order of words cannot matter."""
+    from attention import AttentionModel
+    from attention.tasks import make_task
+
+    task = make_task("context")
+    mg.manual_seed(0)
+    return AttentionModel(vocab_size=len(task.vocab), n_classes=len(task.classes), d_model=32,
+                          n_heads=1, positional="none", residual=True)
+
+
+def _dropout_backward(keep, p, grad):
+    return grad * keep / (1 - p)
+
+
+def _sums_model(causal):
+    """Notebook 12's language model, untrained (the checks measure what the mask does)."""
+    from attention import CausalLM
+    from attention.tasks import make_task
+
+    task = make_task("sums")
+    mg.manual_seed(0)
+    return CausalLM(len(task.vocab), max_len=task.seq_len, causal=causal)
+
+
 def _concatenate(heads):
     B, nh, T, hs = heads.shape
     return heads.transpose(0, 2, 1, 3).reshape(B, T, nh * hs)
@@ -184,6 +238,25 @@ EXERCISES = [
     ("notebook08", "check_growth_factors", ((9, 3),), ((3, 3),)),
     ("notebook08", "check_growth_exponent", (_growth_exponent,),
      (_ratio_of_the_last_two_times,)),
+    ("notebook09", "check_dL_dx", (0.4022,), (0.754,)),
+    ("notebook09", "check_tanh_backward", (_tanh_backward,), (lambda y, grad: 1 - y**2,)),
+    ("notebook09", "check_mul_backward", (_mul_backward,),
+     (lambda a, b, grad: (grad * a, grad * b),)),
+    ("notebook10", "check_wrong_op", ("pow",), ("matmul",)),
+    ("notebook10", "check_wrong_entries", (12,), (6,)),
+    ("notebook10", "check_softmax_backward", (_softmax_backward,),
+     (lambda y, grad: grad * y * (1 - y),)),
+    ("notebook11", "check_attention_step", (6, _snapshots(6), _WORDS),
+     (4, _snapshots(6), _WORDS)),
+    ("notebook11", "check_learning_rates", ({0.001: "later", 0.1: "never"},),
+     ({0.001: "later", 0.1: "sooner"},)),
+    ("notebook11", "check_word_order", (False, _context_model()), (True, _context_model())),
+    ("notebook12", "check_dropout_backward", (_dropout_backward,),
+     (lambda keep, p, grad: grad * keep,)),
+    ("notebook12", "check_positions_computed", (21,), (3,)),
+    ("notebook12", "check_earlier_predictions",
+     ((False, True), _sums_model(True), _sums_model(False)),
+     ((True, True), _sums_model(True), _sums_model(False))),
     ("notebook13", "check_symmetry_prediction", (True,), (False,)),
     ("notebook13", "check_padding_mask", ([2, 4, 3], 4, _lengths_mask([2, 4, 3], 4)),
      ([2, 4, 3], 4, ~_lengths_mask([2, 4, 3], 4))),
