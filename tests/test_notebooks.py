@@ -207,6 +207,9 @@ def _concatenate(heads):
 # module, check, right answer, wrong answer), the answers as arguments to the check.
 # Strings in <angle brackets> stand for run folders, for the checks that measure a run:
 # <empty> a new folder the check trains into, the others trained once here (RUNS).
+# The checks that train a model (a second or more each) run with the slow set (CI runs it).
+TRAINS = {"check_previous_digit_head", "check_learning_rates", "check_svo_without_positions",
+          "check_length_prediction", "check_removal_prediction"}
 EXERCISES = [
     ("notebook01", "check_steep_weights", ([0.112, 0.338, 0.112, 0.438],),
      ([0.105, 0.472, 0.105, 0.317],)),
@@ -308,8 +311,10 @@ def trained_runs(tmp_path_factory):
     return get
 
 
-@pytest.mark.parametrize("module, name, right, wrong", EXERCISES,
-                         ids=[f"{m}-{n}" for m, n, _, _ in EXERCISES])
+@pytest.mark.parametrize("module, name, right, wrong", [
+    pytest.param(*case, id=f"{case[0]}-{case[1]}",
+                 marks=[pytest.mark.slow] if case[1] in TRAINS else [])
+    for case in EXERCISES])
 def test_each_exercise_check_accepts_a_right_answer_and_rejects_a_wrong_one(
         module, name, right, wrong, capsys, tmp_path, trained_runs, monkeypatch):
     """The check cell says "Right." to the solved exercise, and "Not yet." with a hint to the
