@@ -27,7 +27,9 @@ def _shape(shape) -> tuple:
 
 
 def tensor(data, dtype=None, requires_grad=False, name=None) -> Tensor:
-    """A new tensor holding a copy of `data` (a list, number, array or tensor)."""
+    """A new tensor holding a copy of `data` (a list, number, array or tensor), as
+    `torch.tensor` does: changing `data` afterwards leaves the tensor as it was. (The
+    constructor `mg.Tensor(array)` shares the array's memory instead, as `torch.Tensor`.)"""
     array = np.array(_as_array(data, dtype))  # np.array copies; the tensor owns its data
     return Tensor(array, requires_grad=requires_grad, name=name)
 

@@ -74,7 +74,13 @@ def describe(tensor, noun=True) -> str:
 
 
 class Tensor:
-    """An n-dimensional array that remembers how it was computed."""
+    """An n-dimensional array that remembers how it was computed.
+
+    `Tensor(array)` wraps a NumPy array without copying it, as `torch.from_numpy` does:
+    writing to the array changes the tensor, and the other way round. `mg.tensor(data)`
+    copies, as `torch.tensor` does; use it when the caller's array must stay the caller's.
+    (A list, a number, or an array converted to another dtype makes a new array either way.)
+    """
 
     __slots__ = ("_data", "grad", "_requires_grad", "name", "_ctx", "_counter", "__weakref__")
     __array_priority__ = 1000  # so `np_array * tensor` calls Tensor.__rmul__

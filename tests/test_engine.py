@@ -679,3 +679,14 @@ def test_intermediate_grads_can_be_left_out_for_training():
     y = x * 3
     (y * y).backward(np.ones(2))
     assert y.grad is not None  # kept by default, for inspection and drawings
+
+
+def test_mg_tensor_copies_the_array_and_the_tensor_constructor_shares_it():
+    # As torch.tensor (a copy) and torch.from_numpy (shared memory); both documented.
+    given = np.zeros(3, np.float32)
+    copied, shared = mg.tensor(given), mg.Tensor(given)
+    given[0] = 5.0
+    assert copied.data[0] == 0.0 and shared.data[0] == 5.0
+    shared.data[1] = 7.0  # and the other way round
+    assert given[1] == 7.0 and copied.data[1] == 0.0
+    assert "copy" in mg.tensor.__doc__ and "without copying" in mg.Tensor.__doc__
