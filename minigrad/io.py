@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import tempfile
 
 import numpy as np
 
@@ -42,12 +43,15 @@ def save_checkpoint(path, model, optimizer=None, meta=None):
 
 def json_safe(value):
     """`value` with every NaN or infinity replaced by None, so that it is valid JSON (a
-    diverged loss is recorded as null, and the file stays readable by any JSON parser)."""
+    diverged loss is recorded as null, and the file stays readable by any JSON parser), and
+    every NumPy number made a Python one (json cannot write np.float32)."""
     if isinstance(value, dict):
         return {k: json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [json_safe(v) for v in value]
-    if isinstance(value, (float, np.floating)) and not np.isfinite(value):
+    if isinstance(value, np.generic):
+        value = value.item()  # a NumPy number (np.float32(0.5), np.int64(3)): plain Python
+    if isinstance(value, float) and not np.isfinite(value):
         return None
     return value
 
@@ -60,12 +64,17 @@ def write_arrays(path, arrays: dict):
         key: {"shape": list(a.shape), "dtype": a.dtype.str, "sha256": _digest(a)}
         for key, a in arrays.items()}))
     # Write to a temporary name and rename, so a crash mid-write never leaves half a file
-    # where a good checkpoint used to be.
+    # where a good checkpoint used to be. The name is unique (two saves to one path at once
+    # each write their own file, and the last rename wins whole) and sits in the same folder
+    # (a rename across file systems would not be atomic).
     path = os.fspath(path)
-    tmp = path + ".tmp"
+    folder, name = os.path.split(os.path.abspath(path))
+    handle, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
     try:
-        with open(tmp, "wb") as f:
+        with os.fdopen(handle, "wb") as f:
             np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it the checkpoint
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

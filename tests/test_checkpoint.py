@@ -273,7 +273,52 @@ def test_a_failed_save_leaves_the_old_checkpoint_and_no_temporary_file(tmp_path)
     with pytest.raises(TypeError):
         save_checkpoint(path, model, opt, meta={"not json": object()})
     assert path.read_bytes() == good
-    assert not (tmp_path / "ck.npz.tmp").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.npz"]  # no temporary file left
+
+
+def test_a_save_that_fails_while_writing_leaves_the_old_checkpoint_and_no_temporary_file(
+        tmp_path, monkeypatch):
+    path = _saved(tmp_path)
+    good = path.read_bytes()
+    model, opt = trained_model()
+
+    def half_then_full_disk(file, **arrays):
+        file.write(b"PK\x03\x04 half an archive")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np, "savez", half_then_full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        save_checkpoint(path, model, opt)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.npz"]
+
+
+def test_two_saves_to_one_path_at_once_leave_one_whole_checkpoint(tmp_path):
+    # With one shared temporary name, one save's rename could take the other's half-written
+    # file. Each save now writes a file of its own; the last rename wins, whole.
+    import threading
+
+    path = tmp_path / "ck.npz"
+    models = [trained_model(seed) for seed in (1, 2)]
+    failures = []
+
+    def save_many(model, opt):
+        try:
+            for _ in range(30):
+                save_checkpoint(path, model, opt, meta={"by": id(model)})
+        except Exception as error:  # collected: a thread's exception would be lost
+            failures.append(error)
+
+    threads = [threading.Thread(target=save_many, args=pair) for pair in models]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures
+    model, opt = trained_model()
+    meta = load_checkpoint(path, model, opt)  # whole: every member matches its manifest
+    assert meta["by"] in {id(m) for m, _ in models}
+    assert [p.name for p in tmp_path.iterdir()] == ["ck.npz"]
 
 
 def test_a_diverged_loss_is_saved_as_null_so_the_metadata_stays_json(tmp_path):
@@ -353,3 +398,13 @@ def test_a_small_unsigned_step_count_loads_and_keeps_counting(tmp_path):
     opt.step()
     assert all(np.isfinite(p.data).all() for p in model.parameters())
     assert int(opt.state["step"][0]) == 256
+
+
+def test_numpy_numbers_in_the_metadata_are_saved_as_plain_numbers(tmp_path):
+    # A config or metric computed with NumPy (np.int64 steps, an np.float32 loss) once
+    # failed in json.dumps after the whole run had trained.
+    model, opt = trained_model()
+    meta = {"steps": np.int64(300), "loss": np.float32(0.25), "best": [np.float64(np.nan)]}
+    save_checkpoint(tmp_path / "ck.npz", model, opt, meta=meta)
+    loaded = load_checkpoint(tmp_path / "ck.npz", *untrained())
+    assert loaded == {"steps": 300, "loss": 0.25, "best": [None]}
