@@ -5,6 +5,7 @@ Ctrl-C landing between steps, and a checkpoint resumed only into the run that ma
 import contextlib
 import os
 import signal
+import sys
 import tempfile
 import threading
 
@@ -36,21 +37,71 @@ def prepare_output(out: str):
                               "file there")
 
 
+# The signals that ask a run to stop: Ctrl-C, `kill`, and a closed terminal. Each one saves
+# the run as Ctrl-C always did (SIGKILL cannot be caught: the periodic saves bound its loss).
+STOPPING = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                 if hasattr(signal, name))
+
+
+class Stopped(KeyboardInterrupt):
+    """A stop asked for by a signal; `.signal` names it (SIGINT for Ctrl-C)."""
+
+    def __init__(self, signum=signal.SIGINT):
+        super().__init__(signal.Signals(signum).name)
+        self.signal = signal.Signals(signum).name
+
+
 @contextlib.contextmanager
-def interrupts_deferred():
-    """Ctrl-C during the block takes effect when it ends, so that an interrupt never
-    leaves a half-stepped model to be saved (only in the main thread, where signals go)."""
+def signals_stop_training():
+    """Inside the block, Ctrl-C (SIGINT), `kill` (SIGTERM) and a closed terminal (SIGHUP)
+    stop training, as Stopped (a KeyboardInterrupt), so one piece of code saves the run.
+    The first one stops it; any more while it is being saved are told to wait, so that
+    pressing Ctrl-C twice never loses the save. Only in the main thread, where signals
+    arrive; the previous handlers are back when the block ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    stopping = []
+
+    def stop(signum, frame):
+        if stopping:
+            print("\nstopping: saving the run first, please wait", file=sys.stderr, flush=True)
+            return
+        stopping.append(signum)
+        raise Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOPPING}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextlib.contextmanager
+def interrupts_deferred(note: str | None = None):
+    """A stopping signal during the block takes effect when it ends, as Stopped: an
+    interrupt never leaves a half-stepped model, a half-recorded evaluation or a half-
+    written checkpoint. `note` is printed when a signal arrives and must wait ("saving,
+    please wait"). Only in the main thread, where signals go."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     pressed = []
-    previous = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+
+    def wait(signum, frame):
+        if note and not pressed:
+            print(f"\n{note}", file=sys.stderr, flush=True)
+        pressed.append(signum)
+
+    previous = {signum: signal.signal(signum, wait) for signum in STOPPING}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if pressed:
-        raise KeyboardInterrupt
+        raise Stopped(pressed[0])
 
 
 # Settings that decide the model and the data: a run can only be resumed with the same ones
@@ -58,6 +109,26 @@ def interrupts_deferred():
 SAME_ON_RESUME = ("task", "d_model", "n_heads", "positional", "residual", "layer_norm",
                    "ffn_hidden", "n_layers", "dropout", "causal", "share", "max_len", "model",
                    "n_train", "n_test", "seed", "batch_size")
+
+
+def history_problem(step: int, history: dict) -> str:
+    """What makes a run's record inconsistent, in words, or "" if nothing: a loss per step
+    done, steps numbered 1 to `step`, and evaluations in order, each with its loss and
+    accuracy, none after the last step."""
+    steps, losses = history["step"], history["train_loss"]
+    if len(steps) != step or len(losses) != step:
+        return (f"{step} steps done, but {len(steps)} step numbers and {len(losses)} "
+                "training losses")
+    if steps != list(range(1, step + 1)):
+        return f"its step numbers are not 1 to {step}"
+    evals = history["eval_step"]
+    if not len(evals) == len(history["eval_loss"]) == len(history["eval_accuracy"]):
+        return (f"{len(evals)} evaluation steps, {len(history['eval_loss'])} evaluation "
+                f"losses and {len(history['eval_accuracy'])} accuracies")
+    if any(not isinstance(e, int) or not 0 < e <= step for e in evals) or \
+            any(a >= b for a, b in zip(evals, evals[1:])):
+        return f"evaluation steps {evals[:5]}... are not increasing steps from 1 to {step}"
+    return ""
 
 
 def check_resumable(path, meta, config):
@@ -78,6 +149,10 @@ def check_resumable(path, meta, config):
     if wrong:
         raise CheckpointError(f"checkpoint '{path}': its metadata has malformed "
                               f"{', '.join(wrong)}, so the run cannot be resumed from it")
+    problem = history_problem(meta["step"], meta["history"])
+    if problem:
+        raise CheckpointError(f"checkpoint '{path}': its run record disagrees with itself "
+                              f"({problem}), so the run cannot be resumed from it")
     # A setting added after the checkpoint was written took the value a task gets when
     # it names none (one block, no dropout, no causal mask).
     recorded = {**UNLESS_THE_TASK_SAYS, **meta["config"]}

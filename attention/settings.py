@@ -59,6 +59,7 @@ class TrainConfig:
     seed: int = 0
     eval_every: int | None = None  # None: about 30 evaluations per run
     clip: float = 1.0
+    save_every: int = 100  # steps between checkpoints (0: only at the end or on a stop)
     out: str | None = None
 
     def resolved(self) -> "TrainConfig":
@@ -70,6 +71,14 @@ class TrainConfig:
                 values[key] = defaults[key]
         for key, value in UNLESS_THE_TASK_SAYS.items():
             values[key] = value if values[key] is None else values[key]
+        for name in ("n_train", "n_test"):
+            if isinstance(values[name], bool) or not isinstance(values[name], int) or \
+                    values[name] < 1:
+                raise ValueError(f"TrainConfig: {name} must be a positive integer (rows to "
+                                 f"train and evaluate on), got {values[name]!r}")
+        if values["out"] == "":
+            raise ValueError("TrainConfig: out is empty; give a folder, or None for "
+                             f"runs/{self.task}")
         clip = values["clip"]
         if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not clip > 0:
             # A negative bound would flip every gradient and train uphill.
@@ -154,9 +163,19 @@ def parse_args(argv=None, description: str = "") -> tuple:
     parser.add_argument("--out", help="output folder (default: runs/<task>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in the output folder")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start again in an output folder that holds a run, replacing it")
+    parser.add_argument("--save-every", type=_at_least(0), default=100,
+                        help="steps between checkpoints, so that a crash loses at most that "
+                             "many (default 100; 0: only at the end or when stopped)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     known = {f.name for f in fields(TrainConfig)}
+    if args.resume and args.overwrite:
+        parser.error("--resume continues the run in --out, --overwrite replaces it: "
+                     "choose one")
+    if args.out == "":
+        parser.error("--out is empty; give a folder (default: runs/<task>)")
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in known})
     _refuse_what_the_model_ignores(parser, config)
     resolved = config.resolved()

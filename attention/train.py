@@ -19,7 +19,9 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import sys
+import tempfile
 from dataclasses import asdict
 
 import numpy as np
@@ -31,9 +33,11 @@ from attention.language_model import CausalLM, exact_match
 from attention.model import AttentionModel, CrossAttentionModel
 from attention.runs import (
     OutputError,
+    Stopped,
     check_resumable,
     interrupts_deferred,
     prepare_output,
+    signals_stop_training,
 )
 from attention.settings import TrainConfig, model_kind, parse_args
 from attention.tasks import make_splits, make_task
@@ -127,52 +131,101 @@ def learning_rate(config: TrainConfig, step: int) -> float:
 
 
 def train(config: TrainConfig, resume: bool = False, progress: bool | str = True,
-          plots: bool = True, stop_at: int | None = None) -> dict:
+          plots: bool = True, stop_at: int | None = None, overwrite: bool = False) -> dict:
     """Train, evaluate on the held-out split, write the outputs; returns the final metrics.
 
     progress: show a progress bar, labelled "training <task>", or with the text given
     (progress="sums, no mask", say) when several runs share a terminal.
     stop_at: stop (and save a resumable checkpoint) after this many steps of the schedule,
-    as if the run had been interrupted there; Ctrl-C does the same."""
+    as if the run had been interrupted there; Ctrl-C, `kill` and a closed terminal do the
+    same, and a checkpoint is saved every config.save_every steps on the way.
+    overwrite: start again in an output folder that holds a run already (without it, and
+    without resume, such a folder is refused: its run is not replaced by accident)."""
     with one_blas_thread():  # small matrices: threads cost more than they give
-        return _train(config.resolved(), resume, progress, plots, stop_at)
+        with signals_stop_training():
+            return _train(config.resolved(), resume, progress, plots, stop_at, overwrite)
 
 
-def _train(config, resume, progress, plots, stop_at) -> dict:
+def _train(config, resume, progress, plots, stop_at, overwrite) -> dict:
     task = make_task(config.task)
+    prepare_output(config.out)  # before the first step: never train, then fail to save
+    checkpoint = os.path.join(config.out, "checkpoint.npz")
+    if not resume and not overwrite and os.path.exists(checkpoint):
+        raise OutputError(f"{config.out} holds a run already ({checkpoint}): add --resume to "
+                          "continue it, or --overwrite to start again and replace it")
     train_set, test_set = make_splits(task, config.n_train, config.n_test, config.seed)
     mg.manual_seed(config.seed)
     model = build_model(config, task)
     optimizer = Adam(model.parameters(), lr=config.lr)
     sampler = np.random.default_rng(config.seed + 1)  # batch order
-    prepare_output(config.out)  # before the first step: never train, then fail to save
-    checkpoint = os.path.join(config.out, "checkpoint.npz")
-    start, history = 0, {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [],
-                         "eval_accuracy": []}
+    run = Run(config, model, optimizer, sampler, checkpoint)
     if resume:
-        start, history = _resume(checkpoint, config, model, optimizer, sampler, start, history)
+        _resume(run)
 
     end = config.steps if stop_at is None else min(stop_at, config.steps)
-    done, states = _run_steps(config, model, optimizer, sampler, history,
-                              (train_set, test_set), start, end, progress)
-    meta = {"step": done, "history": history, "config": asdict(config),
-            "sampler_state": states[0], "dropout_state": states[1]}
-    save_checkpoint(checkpoint, model, optimizer, meta)
-    return _write_results(config, task, model, test_set, history, done, plots)
+    stopped_by = _run_steps(run, task, (train_set, test_set), end, progress)
+    run.save()
+    metrics = _write_results(config, task, model, test_set, run.history, run.done, plots)
+    metrics["stopped_by"] = stopped_by  # None, or the signal that stopped the run early
+    return metrics
 
 
-def _resume(checkpoint, config, model, optimizer, sampler, start, history):
-    """Load the run's checkpoint, if there is one: (first step to do, history so far)."""
+class Run:
+    """What a checkpoint holds of a run in progress: the model, the optimizer, the steps
+    done, the history, and the random states that go with them."""
+
+    def __init__(self, config, model, optimizer, sampler, checkpoint):
+        self.config, self.model, self.optimizer = config, model, optimizer
+        self.sampler, self.checkpoint = sampler, checkpoint
+        self.done = 0
+        self.history = {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [],
+                        "eval_accuracy": []}
+        self.states = _random_states(sampler)
+
+    def stepped(self):
+        """Record that one more step is done: the random states now belong to it."""
+        self.done += 1
+        self.states = _random_states(self.sampler)
+
+    def save(self):
+        """Write the checkpoint, whole, with signals held off until it is on disk. If the
+        output folder fails (a full disk, the folder removed), the checkpoint goes to a new
+        temporary folder instead, and the error names both places."""
+        meta = {"step": self.done, "history": self.history, "config": asdict(self.config),
+                "sampler_state": self.states[0], "dropout_state": self.states[1]}
+        with interrupts_deferred("saving a checkpoint, please wait"):
+            try:
+                save_checkpoint(self.checkpoint, self.model, self.optimizer, meta)
+            except OSError as error:
+                raise _rescued(self, meta, error) from None
+
+
+def _rescued(run, meta, error) -> OutputError:
+    """Save the run somewhere else after `error` at its own checkpoint; the error to report."""
+    failed = f"could not save the checkpoint to {run.checkpoint} ({error.strerror or error})"
+    try:
+        rescue = os.path.join(tempfile.mkdtemp(prefix="minigrad-rescued-"), "checkpoint.npz")
+        save_checkpoint(rescue, run.model, run.optimizer, meta)
+    except OSError as second:
+        return OutputError(f"{failed}, nor to a temporary folder ({second.strerror or second}):"
+                           f" the run's {run.done} steps are lost")
+    return OutputError(f"{failed}; the run (step {run.done}) is saved at {rescue} instead: move "
+                       f"it to {run.checkpoint} and add --resume to continue")
+
+
+def _resume(run):
+    """Load the run's checkpoint, if there is one, into `run`."""
+    checkpoint, config = run.checkpoint, run.config
     if not os.path.exists(checkpoint):
         print(f"no checkpoint at {checkpoint}: starting from step 0", file=sys.stderr)
-        return start, history
+        return
     # The settings first: a run made with other ones is named as such, not as a list of
     # parameter shapes that do not fit.
     check_resumable(checkpoint, read_meta(checkpoint), config)
-    meta = load_checkpoint(checkpoint, model, optimizer)
+    meta = load_checkpoint(checkpoint, run.model, run.optimizer)
     # The dropout masks come from minigrad's generator: restored too, so that a resumed run
     # drops the same units as an uninterrupted one.
-    generators = [(sampler, "sampler_state", "batch sampler")]
+    generators = [(run.sampler, "sampler_state", "batch sampler")]
     if "dropout_state" in meta:
         generators.append((mg.default_generator(), "dropout_state", "dropout generator"))
     for generator, key, what in generators:
@@ -184,38 +237,45 @@ def _resume(checkpoint, config, model, optimizer, sampler, start, history):
     if meta["step"] >= config.steps:
         print(f"{checkpoint} is at step {meta['step']} already (--steps {config.steps}); "
               "nothing to train", file=sys.stderr)
-    return meta["step"], meta["history"]
+    run.done, run.history = meta["step"], meta["history"]
+    run.states = _random_states(run.sampler)
 
 
-def _run_steps(config, model, optimizer, sampler, history, splits, start, end, progress):
-    """Steps start..end-1, evaluating every eval_every steps; stops early on Ctrl-C.
-    Returns (steps done, (the batch sampler's state, the dropout generator's state) after
-    the last one)."""
+def _run_steps(run, task, splits, end, progress):
+    """Steps run.done..end-1, evaluating every eval_every steps and saving every save_every;
+    stops early, after a whole step, on Ctrl-C, `kill` or a closed terminal. Returns the
+    name of the signal that stopped it, or None."""
+    config, history = run.config, run.history
     train_set, test_set = splits
-    bar = _progress_bar(progress, start, config.steps,
+    bar = _progress_bar(progress, run.done, config.steps,
                         progress if isinstance(progress, str) else config.task)
-    task = make_task(config.task)
-    done, states = start, _random_states(sampler)
     try:
-        for step in range(start, end):
-            with interrupts_deferred():  # the step and its bookkeeping, whole
-                _train_step(config, model, optimizer, sampler, history, train_set, step)
-                done, states = step + 1, _random_states(sampler)
-            if done % config.eval_every == 0 or done == config.steps:
-                scores = evaluate(model, test_set, task=task)
-                history["eval_step"].append(done)
-                history["eval_loss"].append(scores["loss"])
-                history["eval_accuracy"].append(scores["accuracy"])
-                bar.set_postfix(loss=f"{history['train_loss'][-1]:.3g}",
-                                held_out_acc=f"{scores['accuracy']:.3f}")
+        for step in range(run.done, end):
+            # The step, its bookkeeping and its evaluation, whole: a signal waits for them.
+            with interrupts_deferred():
+                _train_step(config, run.model, run.optimizer, run.sampler, history,
+                            train_set, step)
+                run.stepped()
+                if run.done % config.eval_every == 0 or run.done == config.steps:
+                    scores = evaluate(run.model, test_set, task=task)
+                    history["eval_step"].append(run.done)
+                    history["eval_loss"].append(scores["loss"])
+                    history["eval_accuracy"].append(scores["accuracy"])
+                    bar.set_postfix(loss=f"{history['train_loss'][-1]:.3g}",
+                                    held_out_acc=f"{scores['accuracy']:.3f}")
             bar.update(1)
-    except KeyboardInterrupt:
+            if config.save_every and run.done % config.save_every == 0 and run.done < end:
+                run.save()  # at most save_every steps are lost to a crash or SIGKILL
+    except KeyboardInterrupt as stop:
         # Resume from the last completed step: its sampler state matches its parameters.
-        print(f"\ninterrupted after step {done}; saving a checkpoint to resume from",
+        how = f" ({stop.signal})" if isinstance(stop, Stopped) and stop.signal != "SIGINT" \
+            else ""
+        print(f"\ninterrupted{how} after step {run.done}; saving a checkpoint to resume from",
               file=sys.stderr)
+        return stop.signal if isinstance(stop, Stopped) else "SIGINT"
     finally:
         bar.close()
-    return done, states
+    return None
 
 
 def _random_states(sampler) -> tuple:
@@ -290,15 +350,32 @@ def _progress_bar(enabled, start, total, label):
 
 def main(argv=None):
     config, args = parse_args(argv, description=__doc__.split("\n\n")[0])
+    out = config.resolved().out
     try:
-        metrics = train(config, resume=args.resume, progress=not args.no_progress)
+        metrics = train(config, resume=args.resume, progress=not args.no_progress,
+                        overwrite=args.overwrite)
     except (CheckpointError, FileNotFoundError, OutputError) as error:
         raise SystemExit(f"error: {error}") from None
-    out = config.resolved().out
+    except MemoryError:
+        resolved = config.resolved()
+        raise SystemExit(f"error: out of memory with --d-model {resolved.d_model}, --heads "
+                         f"{resolved.n_heads}, --batch-size {resolved.batch_size}: try "
+                         "smaller ones") from None
+    except KeyboardInterrupt as stop:
+        # A stop before the first step, during the last save (which finished first), or
+        # while the pictures were drawn.
+        saved = os.path.exists(os.path.join(out, "checkpoint.npz"))
+        print("\nstopped; " + (f"the checkpoint in {out}/ is saved (--resume continues it)"
+                               if saved else "before the first step, so nothing was saved"),
+              file=sys.stderr)
+        name = stop.signal if isinstance(stop, Stopped) else "SIGINT"
+        raise SystemExit(128 + signal.Signals[name].value) from None
     print(f"held-out accuracy {metrics['held_out_accuracy']:.4f}, "
           f"loss {metrics['held_out_loss']:.3g}")
     pictures = "loss_curve.png" + ("" if config.model == "rnn" else ", attention.png")
     print(f"wrote {out}/: checkpoint.npz, metrics.json, {pictures}")
+    if metrics["stopped_by"]:  # saved and resumable, but not finished: a script should know
+        raise SystemExit(128 + signal.Signals[metrics["stopped_by"]].value)
     return metrics
 
 

@@ -83,6 +83,9 @@ def make(out_dir, task_ids=None, force=False) -> list:
     if out == root or root in out.parents or out in root.parents:
         raise ValueError(f"course make: {out} is the repository, inside it, or contains it; "
                          "choose a folder outside it")
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"course make: {out} is a file, not a folder; give a folder for "
+                              "the handout (it is made if it does not exist)")
     if out.exists() and any(out.iterdir()):
         if not force:
             raise FileExistsError(f"course make: {out} exists and is not empty (use --force "

@@ -40,7 +40,7 @@ def compare(out: str = "runs", progress: bool = True, **settings) -> dict:
                                   ("no mask", False, "sums-no-mask")):
         config = TrainConfig(task="sums", causal=causal, out=os.path.join(out, folder),
                              **settings)
-        metrics = train(config, progress=progress and f"sums, {label}")
+        metrics = train(config, progress=progress and f"sums, {label}", overwrite=True)
         history = read_meta(os.path.join(config.out, "checkpoint.npz"))["history"]
         results[label] = metrics
         pictures[label] = (history, metrics["held_out_accuracy"])

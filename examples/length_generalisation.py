@@ -27,7 +27,7 @@ def measure(out: str = "runs", progress: bool = False) -> dict:
             folder = os.path.join(out, f"lengths-{task}-{positional}")
             train(TrainConfig(task=task, positional=positional, max_len=max(LENGTHS),
                               out=folder), progress=progress and f"{task}, {positional}",
-                  plots=False)
+                  plots=False, overwrite=True)
             model, task_, _ = load_run(folder)
             table[(task, positional)] = [accuracy_at_length(model, task_, n) for n in LENGTHS]
     return table

@@ -58,7 +58,7 @@ def main(argv=None):
     for name in ("attention", "rnn"):
         folders[name] = os.path.join(args.out, f"far-{name}")
         train(TrainConfig(task="far", model=name, out=folders[name]), progress=f"far, {name}",
-              plots=False)
+              plots=False, overwrite=True)
     print("\nheld-out accuracy by distance to the starred digit")
     print(f"{'model':<10}" + "".join(f"{f'{lo}-{hi}':>8}" for lo, hi in BINS))
     for name, folder in folders.items():

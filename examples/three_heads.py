@@ -62,7 +62,8 @@ def measure(run_dir) -> dict:
 def train_seed(seed: int, root: str = "runs") -> str:
     out = os.path.join(root, f"relations-seed{seed}")
     if not os.path.exists(os.path.join(out, "metrics.json")):
-        train(TrainConfig(task="relations", seed=seed, out=out), progress=False, plots=False)
+        train(TrainConfig(task="relations", seed=seed, out=out), progress=False, plots=False,
+              overwrite=True)
     return out
 
 

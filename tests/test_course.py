@@ -234,6 +234,10 @@ def test_make_refuses_to_overwrite_or_write_inside_the_repository(tmp_path):
     done = run_course("make", str(tmp_path / "taken"), "--force")
     assert done.returncode != 0 and "not a handout" in done.stderr
     assert (tmp_path / "taken" / "file").exists()  # nothing was deleted
+    done = run_course("make", str(tmp_path / "taken" / "file"))  # a file, not a folder
+    assert done.returncode != 0 and done.stderr.strip().splitlines() == [
+        f"course make: {tmp_path / 'taken' / 'file'} is a file, not a folder; give a folder "
+        "for the handout (it is made if it does not exist)"]
     for place in (ROOT / "handout", ROOT, ROOT.parent):
         done = run_course("make", str(place), "--force")
         assert done.returncode != 0 and "the repository, inside it, or contains it" in \

@@ -89,7 +89,8 @@ def check_previous_digit_head(head, run_dir: str) -> bool:
     from minigrad.nn import evaluating
 
     if not os.path.exists(os.path.join(run_dir, "checkpoint.npz")):
-        train(TrainConfig(task="pair", n_heads=2, out=run_dir), progress=False, plots=False)
+        train(TrainConfig(task="pair", n_heads=2, out=run_dir), progress=False, plots=False,
+              overwrite=True)
     model, task, config = load_run(run_dir)
     _, (ids, _, _) = make_splits(task, config.n_train, config.n_test, config.seed)
     with evaluating(model), mg.no_grad():

@@ -22,7 +22,7 @@ def check_svo_without_positions(prediction, out: str = "runs/svo-none") -> bool:
             accuracy = json.load(f)["held_out_accuracy"]
     else:
         accuracy = train(TrainConfig(task="svo", positional="none", out=out), progress=False,
-                         plots=False)["held_out_accuracy"]
+                         plots=False, overwrite=True)["held_out_accuracy"]
     can = accuracy > 0.9
     print(f"Without positions: {accuracy:.0%} held-out.")
     return say(prediction is can, "The subject and the object are the same kind of word: "
