@@ -229,3 +229,22 @@ def test_what_once_ended_in_a_traceback_is_one_line_and_a_nonzero_exit(tmp_path,
     assert stop.value.code == 130
     assert f"the checkpoint in {tmp_path / 'run'}/ is saved" in capsys.readouterr().err
     assert read_meta(tmp_path / "run" / "checkpoint.npz")["step"] == 3
+
+
+@pytest.mark.slow  # ten training processes, each killed: about 15 s
+def test_training_killed_at_random_moments_always_leaves_a_checkpoint_that_loads():
+    """Each signal, at random moments (some inside a save), two trials each: the newest
+    checkpoint loads, and is never older than the save period (benchmarks/kill_training.py
+    runs more, and prints a table)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "kill_training.py"
+    spec = importlib.util.spec_from_file_location("kill_training", path)
+    kill_training = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(kill_training)
+    results = kill_training.run(trials=10, seed=1)
+    problems = [(kind, r["problem"]) for kind, rows in results.items() for r in rows
+                if r["problem"]]
+    assert not problems
+    assert sorted(results) == sorted(kill_training.SIGNALS)
