@@ -8,15 +8,15 @@ feed-forward and no residual, every output is a function of one attention step, 
 makes the learned attention weights easy to read.
 """
 
+import numpy as np
+
+import minigrad as mg
 from attention.dropout import Dropout
 from attention.embedding import Embedding
 from attention.layernorm import LayerNorm
 from attention.linear import Linear
 from attention.multihead import MultiHeadAttention
 from attention.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
-import numpy as np
-
-import minigrad as mg
 from minigrad.nn import Module, ModuleList
 
 POSITIONAL = ("none", "sinusoidal", "learned")

@@ -27,10 +27,10 @@ from dataclasses import asdict
 import numpy as np
 
 import minigrad as mg
-from attention.losses import cross_entropy
-from attention.rnn import RNNModel
 from attention.language_model import CausalLM, exact_match
+from attention.losses import cross_entropy
 from attention.model import AttentionModel, CrossAttentionModel
+from attention.rnn import RNNModel
 from attention.runs import (
     OutputError,
     Stopped,
@@ -41,13 +41,7 @@ from attention.runs import (
 )
 from attention.settings import TrainConfig, model_kind, parse_args
 from attention.tasks import make_splits, make_task
-from minigrad.io import (
-    CheckpointError,
-    json_safe,
-    load_checkpoint,
-    read_meta,
-    save_checkpoint,
-)
+from minigrad.io import CheckpointError, json_safe, load_checkpoint, read_meta, save_checkpoint
 from minigrad.nn import evaluating
 from minigrad.optim import Adam, clip_grad_norm_
 from minigrad.threads import one_blas_thread

@@ -30,13 +30,7 @@ from course.grade_all import grade_all  # noqa: E402
 from course.grader.run import grade  # noqa: E402
 from course.handout import make  # noqa: E402
 from tests.copies import answer  # noqa: E402
-from tests.synthetic_class import (  # noqa: E402
-    VARIANTS,
-    bad_submissions,
-    copy_of,
-    honest,
-    with_quirks,
-)
+from tests.synthetic_class import VARIANTS, bad_submissions, copy_of, honest, with_quirks  # noqa: E402
 from tests.test_grader import MISTAKES, _mistaken  # noqa: E402
 
 

@@ -78,9 +78,9 @@ def _problem(kind: str, out: str, last: int, printed: list, err: str) -> str:
     """What is wrong with what the kill left behind, or ""."""
     import numpy as np
 
-    from attention.train import build_model
     from attention.settings import TrainConfig
     from attention.tasks import make_task
+    from attention.train import build_model
     from minigrad.io import CheckpointError, load_checkpoint
 
     if "Traceback" in err:

@@ -1,11 +1,10 @@
 """Command line: python -m course {list,make,grade} (see course/__init__)."""
 
 import argparse
+import importlib.util
 import os
 import sys
 import traceback
-
-import importlib.util
 
 from course.catalogue import TASKS
 from course.handout import make

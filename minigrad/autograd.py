@@ -21,7 +21,6 @@ from minigrad import hooks
 from minigrad.broadcast import unbroadcast
 from minigrad.tensor import describe
 
-
 # ---- the algorithm: an order of the nodes, then the chain rule along it --------------
 
 def _creation_order(tensor) -> int:

@@ -429,6 +429,7 @@ def _unwrap_index(index):
 
 
 # The engine and the ops import Tensor from this module, so they come after it is defined.
+# isort: off
 from minigrad import autograd  # noqa: E402
 from minigrad.ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub  # noqa: E402
 from minigrad.ops.elementwise import (  # noqa: E402
@@ -439,3 +440,4 @@ from minigrad.ops.join import split  # noqa: E402
 from minigrad.ops.matmul import MatMul  # noqa: E402
 from minigrad.ops.reduce import Max, Mean, Min, Sum, Var  # noqa: E402
 from minigrad.ops.shape import BroadcastTo, Permute, Reshape, SwapAxes  # noqa: E402
+# isort: on

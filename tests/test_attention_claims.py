@@ -11,7 +11,11 @@ import pytest
 
 import minigrad as mg
 from attention import (
-    AttentionModel, MultiHeadAttention, SelfAttention, scaled_dot_product_attention, softmax,
+    AttentionModel,
+    MultiHeadAttention,
+    SelfAttention,
+    scaled_dot_product_attention,
+    softmax,
 )
 from attention.attention import causal_mask
 from attention.tasks import MONEY, RIVER, make_splits, make_task

@@ -12,9 +12,19 @@ import pytest
 
 import minigrad as mg
 from attention import (
-    AttentionModel, Embedding, LayerNorm, LearnedPositionalEmbedding, Linear,
-    MultiHeadAttention, SelfAttention, SinusoidalPositionalEncoding, cross_entropy,
-    log_softmax, scaled_dot_product_attention, softmax, softmax_composite,
+    AttentionModel,
+    Embedding,
+    LayerNorm,
+    LearnedPositionalEmbedding,
+    Linear,
+    MultiHeadAttention,
+    SelfAttention,
+    SinusoidalPositionalEncoding,
+    cross_entropy,
+    log_softmax,
+    scaled_dot_product_attention,
+    softmax,
+    softmax_composite,
 )
 
 

@@ -10,13 +10,7 @@ import pytest
 import minigrad as mg
 from attention.losses import cross_entropy
 from attention.model import AttentionModel
-from minigrad.io import (
-    CheckpointError,
-    load_checkpoint,
-    read_arrays,
-    save_checkpoint,
-    write_arrays,
-)
+from minigrad.io import CheckpointError, load_checkpoint, read_arrays, save_checkpoint, write_arrays
 from minigrad.optim import Adam
 
 IDS = np.array([[1, 2, 3, 4], [4, 3, 2, 1]])

@@ -13,10 +13,10 @@ import textwrap
 import pytest
 
 from course.catalogue import BY_ID, TASKS
+from course.grader.numpy_attention import attention_forward
 from course.grader.run import grade
 from course.handout import make
 from tests.copies import ROOT, answer
-from course.grader.numpy_attention import attention_forward
 
 
 @pytest.fixture(scope="module")

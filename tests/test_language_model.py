@@ -11,7 +11,8 @@ import pytest
 
 import minigrad as mg
 from attention.dropout import Dropout, DropoutFunction
-from attention.generate import encode, main as generate_main, verdict
+from attention.generate import encode, verdict
+from attention.generate import main as generate_main
 from attention.language_model import CausalLM, exact_match, generate
 from attention.losses import cross_entropy
 from attention.tasks import make_splits, make_task

@@ -11,8 +11,14 @@ import pytest
 
 import minigrad as mg
 from attention import (
-    Embedding, LayerNorm, Linear, MultiHeadAttention, cross_entropy, log_softmax,
-    scaled_dot_product_attention, softmax,
+    Embedding,
+    LayerNorm,
+    Linear,
+    MultiHeadAttention,
+    cross_entropy,
+    log_softmax,
+    scaled_dot_product_attention,
+    softmax,
 )
 
 pytestmark = pytest.mark.oracle

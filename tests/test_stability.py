@@ -12,7 +12,11 @@ import pytest
 
 import minigrad as mg
 from attention import (
-    cross_entropy, log_softmax, scaled_dot_product_attention, softmax, softmax_composite,
+    cross_entropy,
+    log_softmax,
+    scaled_dot_product_attention,
+    softmax,
+    softmax_composite,
 )
 
 # float64 at 700 is just inside exp's range; 1e4 is far outside it in both dtypes.

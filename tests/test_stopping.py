@@ -16,7 +16,7 @@ import pytest
 
 import attention.train as train_module
 from attention.train import TrainConfig, main, train
-from minigrad.io import load_checkpoint, read_meta, write_arrays, read_arrays
+from minigrad.io import load_checkpoint, read_arrays, read_meta, write_arrays
 from minigrad.optim import Adam
 
 STOPS = [("SIGINT", 130), ("SIGTERM", 143), ("SIGHUP", 129)]

@@ -17,8 +17,7 @@ import numpy as np
 
 from course.grader import exact, graph
 from course.grader.checks import Check, Mistake, load_attr
-from course.grader.numpy_attention import (allowed_keys, attention_forward,
-                                           stand_in_attention)
+from course.grader.numpy_attention import allowed_keys, attention_forward, stand_in_attention
 from course.grader.numpy_multihead import multihead_forward
 
 

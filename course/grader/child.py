@@ -23,9 +23,9 @@ import os
 import select
 import signal
 import sys
-import types
 import time
 import traceback
+import types
 from pathlib import Path
 
 # Array and autodiff libraries an answer may not use: NumPy only.

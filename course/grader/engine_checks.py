@@ -16,8 +16,8 @@ from unittest import mock
 import numpy as np
 
 from course.grader import exact
-from course.grader.sum_back import sum_back
 from course.grader.checks import Check, Mistake
+from course.grader.sum_back import sum_back
 
 # ---- task 1.2: sum_to_shape, through unbroadcast ------------------------------------------
 
@@ -74,8 +74,8 @@ def _engine_mistake(sentence, compute, **patches):
     """A mistake modelled by running `compute` with minigrad.autograd's functions replaced
     by wrong ones from models.py (which the child process never gets)."""
     def model(inputs, expected):
-        from minigrad import autograd
         from course.grader import models
+        from minigrad import autograd
 
         with contextlib.ExitStack() as stack:
             for name, variant in patches.items():

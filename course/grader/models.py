@@ -7,7 +7,6 @@ child process's copy, nor into a handout.
 
 import importlib
 
-
 # ---- the engine (task 1.4) -------------------------------------------------------------------
 
 def _wrong_engine(send, add):

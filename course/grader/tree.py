@@ -11,13 +11,7 @@ from pathlib import Path
 from course.catalogue import BY_ID
 from course.grader.checks import SPECIFICATION
 from course.handout import MARKER, SKIP_DIRS, handout_files, repository_root
-from course.regions import (
-    ANSWER_BEGIN,
-    ANSWER_END,
-    Answer,
-    find_answers,
-    find_regions,
-)
+from course.regions import ANSWER_BEGIN, ANSWER_END, Answer, find_answers, find_regions
 
 PACKAGES = ("minigrad", "attention")  # the library, as the handout has it
 # The course files the child runs: the checks, never the judge (models.py holds right

@@ -64,8 +64,9 @@ def check_removal_prediction(costs, run_dir) -> bool:
     removing each head of the trained run and measuring."""
     if unanswered(costs):
         return False
-    from attention.tasks import RELATIONS
     from three_heads import measure
+
+    from attention.tasks import RELATIONS
 
     costs = list(costs)
     if len(costs) != 3 or any(c not in RELATIONS for c in costs):
