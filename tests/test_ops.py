@@ -55,16 +55,23 @@ def test_grad_has_the_input_shape_and_dtype(spec):
     check()
 
 
-def readme_op_source() -> str:
-    """The Python block that the README's "Write your own op" section saves as a file."""
+def readme_op_source() -> tuple:
+    """The two Python blocks of the README's "Write your own op" section: the op's file,
+    and its function for minigrad/functional.py."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text[text.index("## Write your own op"):]
-    return section.split("```python\n", 1)[1].split("```", 1)[0]
+    blocks = section.split("```python\n")[1:3]
+    return tuple(block.split("```", 1)[0] for block in blocks)
 
 
 def test_a_new_op_from_the_readme_is_one_class_that_the_tests_find_unedited(tmp_path):
     copy = copy_project(tmp_path)
-    (copy / "minigrad" / "ops" / "softplus.py").write_text(readme_op_source())
+    op, function = readme_op_source()
+    (copy / "minigrad" / "ops" / "softplus.py").write_text(op)
+    functional = copy / "minigrad" / "functional.py"
+    text = functional.read_text()
+    before = text.index("# Every public function here")  # beside the others, before the list
+    functional.write_text(text[:before] + function + "\n\n" + text[before:])
     tests = ["tests/test_ops.py", "tests/test_gradcheck.py", "tests/test_oracle_ops.py"]
     done = run_pytest(copy, tests, "-k", "softplus", "-vv")  # -q -vv: one line per test
     found = [line for line in done.stdout.splitlines() if "[softplus]" in line]
@@ -79,6 +86,20 @@ def test_a_new_op_from_the_readme_is_one_class_that_the_tests_find_unedited(tmp_
 
 
 # ---- mg.<name>: the functions derived from the ops ------------------------------------------
+
+def test_every_op_has_its_function_and_every_function_its_op():
+    """mg.<name> is written out in minigrad/functional.py for every op but the two reached
+    through Tensor syntax (x.astype, x[i]); a new op without one is named here."""
+    ops = {op.name: op for op in mg.ops.all_ops()}
+    functions = {name: getattr(mg, name) for name in mg.functional.__all__}
+    lacking = sorted(set(ops) - set(functions) - {"cast", "getitem"})
+    assert not lacking, f"ops without a function in minigrad/functional.py: {lacking}"
+    for name, function in functions.items():
+        if name in ("concat", "stack", "split", "transpose", "clip"):
+            continue  # written by hand: a list of tensors, or PyTorch's argument names
+        assert function.op is ops[name], name
+        assert inspect.getsourcefile(function).endswith("minigrad/functional.py"), name
+
 
 def test_each_op_is_a_function_with_its_name_docstring_and_signature():
     assert mg.exp.__doc__ == mg.ops.elementwise.Exp.__doc__
