@@ -5,10 +5,12 @@ order where a node comes after everything that consumes it, so the gradient arri
 node is complete before the node passes it on. The walk is an explicit loop over a stack,
 not recursion, so a 100,000-op chain is as fine as a 3-op one.
 
-Two functions hold the idea: `topological_order` and `backpropagate` (the chain rule).
-Everything around them (checking the graph, storing .grad, unbroadcasting, telling the
-tools) is in small helpers, so the two read like the textbook. Whether ops record a graph
-at all (no_grad) is in grad_mode.py.
+Read it top to bottom: `topological_order`, then `backpropagate` (the chain rule), then
+`backward()` that runs them, then `Step`, which stores each complete gradient in .grad
+and calls each op's backward. The guard rails (a refused first gradient, a freed graph,
+an input modified since forward, a gradient of the wrong shape or dtype) are in checks.py,
+called here in one line each. Whether ops record a graph at all (no_grad) is in
+grad_mode.py.
 """
 
 import bdb
@@ -17,9 +19,7 @@ import threading
 
 import numpy as np
 
-from minigrad import hooks
-from minigrad.broadcast import unbroadcast
-from minigrad.tensor import describe
+from minigrad import checks, hooks
 
 # ---- the algorithm: an order of the nodes, then the chain rule along it --------------
 
@@ -92,9 +92,9 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
 
     break_on: an op (its class, class name or op name, e.g. "Softmax" or "matmul"), or a
     list of them: stop in pdb at the first line of that op's backward every time it runs."""
-    grad = _first_gradient(root, grad)
+    grad = checks.first_gradient(root, grad)
     order = topological_order(root)
-    _check_graph(order)  # before touching any .grad, so a refused backward changes nothing
+    checks.check_graph(order)  # before touching any .grad: a refused backward changes nothing
     extra = (hooks.tool_for("break_on", break_on),) if break_on is not None else ()
     for tool in extra:
         hooks.add(tool)
@@ -129,86 +129,6 @@ def _stopped_in_the_debugger(quit, step, order):
     raise quit
 
 
-def _first_gradient(root, grad) -> np.ndarray:
-    """The gradient backward starts from: ones for a scalar, else the one given."""
-    if not root.requires_grad:
-        raise RuntimeError(
-            "backward: this tensor does not require grad and has no graph "
-            f"(shape {root.shape}); set requires_grad=True on an input first"
-        )
-    if grad is None:
-        if root.data.size != 1:
-            raise RuntimeError(
-                f"backward: output of shape {root.shape} is not a scalar; pass the "
-                "gradient explicitly, e.g. y.backward(np.ones_like(y.data))"
-            )
-        return np.ones_like(root.data)
-    given = np.asarray(getattr(grad, "data", grad))
-    if given.dtype.kind not in "biuf":
-        raise TypeError(f"backward: the gradient must hold real numbers, got dtype "
-                        f"{given.dtype}")
-    # A copy: the caller's array must not become (and change) the root's .grad.
-    grad = np.array(given, dtype=root.data.dtype)
-    if grad.shape != root.shape:
-        raise ValueError(
-            f"backward: gradient of shape {grad.shape} does not match the output "
-            f"shape {root.shape}"
-        )
-    return grad
-
-
-def _check_graph(order):
-    """Refuse a graph whose saved state was freed, whose tensors changed since forward, or
-    that holds a .grad backward could not add to: all before anything is freed or written,
-    so a refused backward can simply be retried once the problem is fixed."""
-    for tensor in order:
-        if tensor.grad is not None:
-            _check_grad(tensor)
-        ctx = tensor._ctx
-        if ctx is None:
-            continue
-        if ctx.freed:
-            raise RuntimeError(
-                "backward: trying to backward through the graph a second time: "
-                f"{ctx.fn.name}'s saved state was freed after the first backward"
-                f"{ctx.where()}. Pass retain_graph=True to the first backward() to "
-                "keep it."
-            )
-        _check_not_modified(tensor, ctx)
-
-
-def _check_grad(tensor):
-    """A .grad set by hand must be an array of the tensor's shape (never a plain number:
-    micrograd's `p.grad = 0` is spelled `p.grad = None` here)."""
-    grad = tensor.grad
-    if type(grad) is not np.ndarray or grad.shape != tensor.shape or grad.dtype.kind != "f":
-        held = (f"an array of shape {grad.shape} and dtype {grad.dtype}"
-                if isinstance(grad, np.ndarray) else f"{grad!r} ({type(grad).__name__})")
-        raise ValueError(
-            f"backward: {describe(tensor)} of shape {tensor.shape} holds .grad = {held}; "
-            f"set it to None (to start from zero) or to a float array of shape {tensor.shape}"
-        )
-
-
-def _check_not_modified(tensor, ctx):
-    """Refuse to backpropagate through an op whose inputs or output changed since forward."""
-    stale = None
-    for t, v in zip(ctx.inputs, ctx.versions):
-        if t is not None and t._counter[0] != v:
-            stale = (t, v)
-            break
-    if stale is None and tensor._counter[0] != ctx.out_version:
-        stale = (tensor, ctx.out_version)
-    if stale is not None:
-        t, v = stale
-        raise RuntimeError(
-            f"{ctx.fn.name}: {t.name or describe(t)} of shape {t.shape} was modified in place "
-            f"after the forward pass (version {v} -> {t._counter[0]}), but {ctx.fn.name}'s "
-            f"backward needs its original value{ctx.where()}. Modify a copy instead, or recompute "
-            "the forward pass."
-        )
-
-
 _ACCUMULATING = threading.Lock()
 
 
@@ -239,11 +159,7 @@ class Step:
         # the sum back is one step, or two threads' gradients can overwrite each other.
         with _ACCUMULATING:
             if tensor.grad is not None:
-                if tensor.grad.shape != grad.shape:
-                    raise ValueError(
-                        f"backward: {describe(tensor)} of shape {tensor.shape} holds a .grad "
-                        f"of shape {tensor.grad.shape}; set it to None or to an array of its "
-                        "shape")
+                checks.check_can_add(tensor, grad)
                 tensor.grad = np.asarray(tensor.grad + grad).astype(tensor._data.dtype,
                                                                     copy=False)
             elif tensor._ctx is None:
@@ -264,17 +180,8 @@ class Step:
         except bdb.BdbQuit:
             raise  # `q` in the debugger: not a failure of the op (see backward())
         except Exception as error:
-            shapes = ", ".join(str(t.shape) if t is not None else "-" for t in ctx.inputs)
-            raise RuntimeError(
-                f"{ctx.fn.name}.backward failed: {error} (incoming gradient {grad.shape}, "
-                f"input shapes {shapes}){ctx.where()}"
-            ) from error
-        if type(grads) is not tuple:
-            grads = tuple(grads) if isinstance(grads, list) else (grads,)
-        if len(grads) != len(ctx.inputs):
-            raise RuntimeError(f"{ctx.fn.name}.backward returned {len(grads)} gradients for "
-                               f"{len(ctx.inputs)} inputs")
-        sent = list(grads)
+            raise checks.backward_failed(ctx, grad, error) from error
+        sent = checks.as_gradients(ctx, grads)
         for i, parent in enumerate(ctx.inputs):
             g = sent[i]
             if g is None:
@@ -283,7 +190,7 @@ class Step:
                 sent[i] = None  # a constant, or an input that needs no gradient
             elif (type(g) is not np.ndarray or g.shape != parent._data.shape
                   or g.dtype is not parent._data.dtype):
-                sent[i] = _fit(ctx, i, parent, g)
+                sent[i] = checks.fit(ctx, i, parent, g)  # summed to its shape, in its dtype
         tools = self.tools
         if tools:
             for tool in tools:
@@ -300,19 +207,3 @@ class Step:
             if grads is not None:
                 return grads
         return None
-
-
-def _fit(ctx, i, parent, grad):
-    """The gradient for input i, summed back to its shape and cast to its dtype."""
-    grad = np.asarray(grad)
-    if grad.shape != parent._data.shape:
-        try:
-            grad = unbroadcast(grad, parent.shape)
-        except ValueError:
-            raise RuntimeError(
-                f"{ctx.fn.name}.backward returned a gradient of shape {grad.shape} "
-                f"for input {i} of shape {parent.shape}"
-            ) from None
-    if grad.dtype != parent._data.dtype:
-        grad = grad.astype(parent._data.dtype)
-    return grad
