@@ -125,61 +125,77 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **attrs):
-        """Run forward on the inputs' arrays; record a graph node if any input needs grad."""
-        arrays = []
-        needs_grad = False
-        all_tensors = True
-        for x in inputs:
-            if isinstance(x, Tensor):
-                arrays.append(x._data)
-                if x._requires_grad:
-                    needs_grad = True
-            else:
-                if isinstance(x, np.generic):
-                    x = x.item()  # a NumPy scalar would promote float32 to float64
-                elif isinstance(x, (list, tuple)):
-                    x = as_array(x)  # a list is what mg.tensor(list) would be: float32
-                arrays.append(x)  # Python scalars and None pass through untouched
-                all_tensors = False
+        """Unwrap the inputs, run forward, record a node if an input needs grad, and tell
+        the active tools (if any)."""
+        arrays, needs_grad = _unwrap(inputs)
         ctx = Context(cls)
-        try:
-            out = cls.forward(ctx, *arrays, **attrs)
-        except (ValueError, IndexError, TypeError) as error:
-            named = _name_the_op(cls, error, arrays)
-            if named is error:
-                raise  # the op's own message already names it
-            raise named from error
-        result = Tensor._from_op(out)
-        if result._data.dtype.kind in "Oc":
-            raise TypeError(
-                f"{cls.name}: produced an array of Python objects; pass tensors as the op's "
-                "inputs and plain numbers or arrays as its options"
-            ) if result._data.dtype.kind == "O" else TypeError(
-                f"{cls.name}: complex numbers are not supported (an input is complex, "
-                f"dtype {result._data.dtype}); the result would have no gradient"
-            )
+        result = _forward(cls, ctx, arrays, attrs)
         if cls.returns_view and isinstance(inputs[0], Tensor):
             result._counter = inputs[0]._counter  # same memory, same version counter
-        # Record the node: only floating-point results join the graph (an integer cast has
-        # no gradient), and only when some input needs a gradient.
+        # Only floating-point results join the graph (an integer cast has no gradient).
         if needs_grad and grad_mode.enabled and result._data.dtype.kind == "f":
-            ctx.args = None
-            if not all_tensors:
-                # Keep the non-tensor arguments, so the node's forward can be re-run (the
-                # per-node gradient check does); the tensors' arrays stay with the tensors.
-                ctx.args = tuple(None if isinstance(x, Tensor) else a
-                                 for x, a in zip(inputs, arrays))
-                inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
-            ctx.inputs, ctx.attrs, ctx.recorded = inputs, attrs, True
-            ctx.versions = tuple([x._counter[0] if x is not None else 0 for x in inputs])
-            ctx.out_version = result._counter[0]
-            ctx.seq = next(_creation_counter)
-            result._requires_grad = True
-            result._ctx = ctx
+            _record(ctx, inputs, arrays, attrs, result)
         tools = _tools.tools  # the seam: empty unless a tool is active on this thread
         if tools:
             _tell_tools(tools, ctx, inputs, arrays, attrs, result)
         return result
+
+
+def _unwrap(inputs) -> tuple:
+    """(the inputs' arrays, whether any input requires grad). Tensors give their arrays;
+    a NumPy scalar becomes a Python number (it would promote float32 to float64), a list
+    an array as mg.tensor(list) makes it (float32); other values pass through."""
+    arrays, needs_grad = [], False
+    for x in inputs:
+        if isinstance(x, Tensor):
+            arrays.append(x._data)
+            needs_grad = needs_grad or x._requires_grad
+        elif isinstance(x, np.generic):
+            arrays.append(x.item())
+        elif isinstance(x, (list, tuple)):
+            arrays.append(as_array(x))
+        else:
+            arrays.append(x)  # Python scalars and None
+    return arrays, needs_grad
+
+
+def _forward(cls, ctx, arrays, attrs) -> Tensor:
+    """cls.forward on the arrays, as a Tensor; NumPy's errors say which op failed, and a
+    result of Python objects or complex numbers is refused."""
+    try:
+        out = cls.forward(ctx, *arrays, **attrs)
+    except (ValueError, IndexError, TypeError) as error:
+        named = _name_the_op(cls, error, arrays)
+        if named is error:
+            raise  # the op's own message already names it
+        raise named from error
+    result = Tensor._from_op(out)
+    kind = result._data.dtype.kind
+    if kind == "O":
+        raise TypeError(f"{cls.name}: produced an array of Python objects; pass tensors as "
+                        "the op's inputs and plain numbers or arrays as its options")
+    if kind == "c":
+        raise TypeError(f"{cls.name}: complex numbers are not supported (an input is "
+                        f"complex, dtype {result._data.dtype}); the result would have no "
+                        "gradient")
+    return result
+
+
+def _record(ctx, inputs, arrays, attrs, result):
+    """Make `ctx` the node that produced `result`: its inputs, options, the inputs'
+    versions (to catch an in-place change before backward) and its place in the order."""
+    ctx.args = None
+    if not all(isinstance(x, Tensor) for x in inputs):
+        # Keep the non-tensor arguments, so the node's forward can be re-run (the per-node
+        # gradient check does); the tensors' arrays stay with the tensors.
+        ctx.args = tuple(None if isinstance(x, Tensor) else a for x, a in zip(inputs, arrays))
+        inputs = tuple(x if isinstance(x, Tensor) else None for x in inputs)
+    ctx.inputs, ctx.attrs, ctx.recorded = inputs, attrs, True
+    ctx.versions = tuple([x._counter[0] if x is not None else 0 for x in inputs])
+    ctx.out_version = result._counter[0]
+    ctx.seq = next(_creation_counter)
+    result._requires_grad = True
+    result._ctx = ctx
 
 
 def _tell_tools(tools, ctx, inputs, arrays, attrs, result):
