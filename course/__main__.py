@@ -92,9 +92,9 @@ def _run(args) -> int:
         return _grade_all(args)
     if importlib.util.find_spec("course.grader.run") is None:
         # A handout: no solutions to grade against, so grading yourself runs your tests.
-        from course.selfcheck import MARK, grade, marked, table
+        from course.selfcheck import MARK, marked, self_grade, table
 
-        outcomes = grade(args.directory, args.tasks, args.timeout, args.results)
+        outcomes = self_grade(args.directory, args.tasks, args.timeout, args.results)
         for r in outcomes:
             if r.score < r.task.points:
                 print(marked(f"Task {r.task.number}: {r.task.title}\n{r.output}\n"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
-class Task:
+class CourseTask:
     id: str  # also the pytest marker of its grading tests
     title: str
     points: int
@@ -24,29 +24,29 @@ class Task:
 
 
 TASKS = [
-    Task("task1_1", "Elementwise backward", 10,
+    CourseTask("task1_1", "Elementwise backward", 10,
          ("minigrad/ops/arithmetic.py", "minigrad/ops/elementwise.py"),
          "The backward of div, exp, log, sqrt, tanh, sigmoid and relu. Add, sub, mul and "
          "neg are done for you as examples."),
-    Task("task1_2", "Undoing broadcasting", 10, ("minigrad/broadcast.py",),
+    CourseTask("task1_2", "Undoing broadcasting", 10, ("minigrad/broadcast.py",),
          "sum_to_shape (the heart of unbroadcast): sum a gradient over the axes "
          "broadcasting added or stretched."),
-    Task("task1_3", "Reductions and matmul", 15,
+    CourseTask("task1_3", "Reductions and matmul", 15,
          ("minigrad/ops/reduce.py", "minigrad/ops/matmul.py"),
          "The backward of sum, mean and max, and of matrix multiplication (vectors, "
          "matrices, batches)."),
-    Task("task1_4", "The backward engine", 15, ("minigrad/autograd.py",),
+    CourseTask("task1_4", "The backward engine", 15, ("minigrad/autograd.py",),
          "topological_order, and backpropagate: the chain rule, sending each node's "
          "gradient to its inputs and adding up what every tensor receives."),
-    Task("task2_1", "Softmax and cross-entropy", 15,
+    CourseTask("task2_1", "Softmax and cross-entropy", 15,
          ("attention/softmax.py", "attention/losses.py"),
          "The backward of softmax, log_softmax and the fused cross-entropy."),
-    Task("task2_2", "Scaled dot-product attention", 10, ("attention/attention.py",),
+    CourseTask("task2_2", "Scaled dot-product attention", 10, ("attention/attention.py",),
          "softmax(q k^T / sqrt(d_k)) v, with boolean and causal masks."),
-    Task("task2_3", "Multi-head attention", 15, ("attention/multihead.py",),
+    CourseTask("task2_3", "Multi-head attention", 15, ("attention/multihead.py",),
          "Project, split into heads, attend, merge the heads, project out; self- and "
          "cross-attention."),
-    Task("task2_4", "The training loop", 10, ("attention/train.py",),
+    CourseTask("task2_4", "The training loop", 10, ("attention/train.py",),
          "optimizer_step: batch, forward, loss, zero_grad, backward, clip, step."),
 ]
 

@@ -122,7 +122,7 @@ def assigned_tasks(directory: Path):
     return marker.read_text().split() if marker.exists() else None
 
 
-def grade(directory=".", task_ids=None, timeout=120.0, results=None) -> list:
+def self_grade(directory=".", task_ids=None, timeout=120.0, results=None) -> list:
     """Grade `directory`: the given tasks, else the ones its handout assigned, else all.
     Writes results.json into the graded folder unless `results` names another path."""
     directory = Path(directory).resolve()

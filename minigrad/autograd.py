@@ -6,7 +6,7 @@ node is complete before the node passes it on. The walk is an explicit loop over
 not recursion, so a 100,000-op chain is as fine as a 3-op one.
 
 Read it top to bottom: `topological_order`, then `backpropagate` (the chain rule), then
-`backward()` that runs them, then `Step`, which stores each complete gradient in .grad
+`backward()` that runs them, then `Bookkeeper`, which stores each complete gradient in .grad
 and calls each op's backward. The guard rails (a refused first gradient, a freed graph,
 an input modified since forward, a gradient of the wrong shape or dtype) are in checks.py,
 called here in one line each. Whether ops record a graph at all (no_grad) is in
@@ -98,7 +98,7 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
     extra = (hooks.tool_for("break_on", break_on),) if break_on is not None else ()
     for tool in extra:
         hooks.add(tool)
-    step = Step(retain_graph, intermediate_grads)
+    step = Bookkeeper(retain_graph, intermediate_grads)
     try:
         for tool in step.tools:
             tool.on_backward_begin(root, order)
@@ -132,7 +132,7 @@ def _stopped_in_the_debugger(quit, step, order):
 _ACCUMULATING = threading.Lock()
 
 
-class Step:
+class Bookkeeper:
     """What backpropagate() calls for each node: everything but the chain rule itself."""
 
     def __init__(self, retain_graph=False, intermediate_grads=True):

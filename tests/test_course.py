@@ -136,7 +136,7 @@ def test_unknown_task_ids_are_refused():
 
 # ---- make, then grade ---------------------------------------------------------------------
 
-def grade(directory, *extra, cwd=ROOT):
+def run_grade(directory, *extra, cwd=ROOT):
     """`grade` from the instructor's checkout (cwd=ROOT), or from inside the handout."""
     results = Path(directory) / "results.json"
     done = run_course("grade", str(directory), "--results", str(results), *extra, cwd=cwd)
@@ -197,7 +197,7 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
         task = BY_ID[region.task]
         text = texts[out / region.path]
         assert f"# BEGIN TASK {task.number}: {region.what}\n" in text, region.what
-    done, payload = grade(out)
+    done, payload = run_grade(out)
     assert done.returncode != 0
     assert payload["score"] == 0 and payload["max_score"] == 100
     for test in payload["tests"]:
@@ -217,7 +217,7 @@ def test_inside_a_handout_grade_runs_the_task_tests_marked_not_isolated(tmp_path
     run_course("make", str(out), "--tasks", "task1_1", "task1_2", check=True)
     answer(out, "task1_2")
     assert not (out / "course" / "grader" / "run.py").exists()
-    done, payload = grade(out, "--tasks", "task1_1", "task1_2", cwd=out)
+    done, payload = run_grade(out, "--tasks", "task1_1", "task1_2", cwd=out)
     assert done.returncode == 1, done.stderr
     mark = "[not isolated] "
     assert scores(payload) == {mark + "Task 1.1": 0, mark + "Task 1.2": 10}
