@@ -24,7 +24,7 @@ from minigrad.io import CheckpointError
 def load_language_model(run: str):
     """(model, task) from a run folder written by `python -m attention.train --task sums`."""
     model, task, _ = load_run(run)
-    if not task.defaults.get("language_model"):
+    if task.model != "CausalLM":
         raise ValueError(f"{os.path.join(run, 'checkpoint.npz')} holds a model of the "
                          f"'{task.name}' task, not a language model: generation needs one "
                          "trained with --task sums")
@@ -36,7 +36,7 @@ def encode(task, prompt: str) -> list:
     digits than the training rows' is zero-padded ("7+8=" is read as "07+08="); a
     character outside the vocabulary, an operand with too many digits, or a prompt longer
     than a whole row is refused by name."""
-    digits = task.defaults["digits"]
+    digits = task.digits
     text = prompt.strip()
     too_long = [number for number in re.findall(r"\d+", text.split("=")[0])
                 if len(number) > digits]

@@ -134,7 +134,7 @@ def plot_lm_attention(model, task, data, path: str | None = None, example: int =
 
     ids, targets, _ = data
     row = np.concatenate([ids[example], targets[example, -1:]])  # the whole "ab+cd=efg"
-    prompt_len = task.defaults["prompt_len"]
+    prompt_len = task.prompt_len
     answer = generate(model, row[None, :prompt_len], len(row) - prompt_len)[0, prompt_len:]
     with evaluating(model):
         model(ids[example:example + 1])  # (1, T): fills the attention maps

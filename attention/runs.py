@@ -9,7 +9,6 @@ import sys
 import tempfile
 import threading
 
-from attention.settings import UNLESS_THE_TASK_SAYS
 from minigrad.io import CheckpointError
 
 
@@ -134,11 +133,13 @@ def history_problem(step: int, history: dict) -> str:
 def check_resumable(path, meta, config):
     """Refuse, naming what is wrong, metadata that is missing or malformed, or made with
     other settings than `config` (before anything is loaded)."""
-    missing = [key for key in ("step", "history", "config", "sampler_state") if key not in meta]
+    missing = [key for key in ("step", "history", "config", "sampler_state", "dropout_state")
+               if key not in meta]
     if missing:
         raise CheckpointError(f"checkpoint '{path}': its metadata lacks {missing}, so the run "
                               "cannot be resumed from it")
-    kinds = {"step": int, "history": dict, "config": dict, "sampler_state": dict}
+    kinds = {"step": int, "history": dict, "config": dict, "sampler_state": dict,
+             "dropout_state": dict}
     wrong = [f"{key} ({type(meta[key]).__name__})" for key, kind in kinds.items()
              if not isinstance(meta[key], kind) or isinstance(meta[key], bool)]
     history_keys = ("step", "train_loss", "eval_step", "eval_loss", "eval_accuracy")
@@ -153,9 +154,7 @@ def check_resumable(path, meta, config):
     if problem:
         raise CheckpointError(f"checkpoint '{path}': its run record disagrees with itself "
                               f"({problem}), so the run cannot be resumed from it")
-    # A setting added after the checkpoint was written took the value a task gets when
-    # it names none (one block, no dropout, no causal mask).
-    recorded = {**UNLESS_THE_TASK_SAYS, **meta["config"]}
+    recorded = meta["config"]
     differ = [f"{key}: {recorded.get(key)!r} in the checkpoint, {getattr(config, key)!r} now"
               for key in SAME_ON_RESUME if recorded.get(key) != getattr(config, key)]
     if differ:

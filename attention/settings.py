@@ -11,9 +11,7 @@ import os
 from dataclasses import asdict, dataclass, fields
 
 from attention.model import POSITIONAL
-from attention.tasks import TASKS, make_task
-
-UNLESS_THE_TASK_SAYS = dict(ffn_hidden=0, n_layers=1, dropout=0.0, causal=False)
+from attention.tasks import TASKS, Settings, make_task
 
 # The settings each kind of model is built from (besides the task's vocabulary): an option
 # the chosen task's model would ignore is refused on the command line, not silently dropped.
@@ -29,11 +27,7 @@ MODEL_SETTINGS = {
 def model_kind(task, model: str | None = None) -> str:
     """Which model a task trains: a language model, cross-attention into a memory, or
     self-attention over the row (or, with model="rnn", a recurrent network over it)."""
-    if model == "rnn":
-        return "RNNModel"
-    if task.defaults.get("language_model"):
-        return "CausalLM"
-    return "CrossAttentionModel" if "memory" in task.defaults else "AttentionModel"
+    return "RNNModel" if model == "rnn" else task.model
 
 
 @dataclass
@@ -63,14 +57,12 @@ class TrainConfig:
     out: str | None = None
 
     def resolved(self) -> "TrainConfig":
-        """A copy with every None filled in from the task's defaults."""
-        defaults = make_task(self.task).defaults
+        """A copy with every None filled in from the task's settings."""
+        settings = make_task(self.task).settings
         values = asdict(self)
-        for key, value in values.items():
-            if value is None and key in defaults:
-                values[key] = defaults[key]
-        for key, value in UNLESS_THE_TASK_SAYS.items():
-            values[key] = value if values[key] is None else values[key]
+        for key in (f.name for f in fields(Settings)):
+            if values[key] is None:
+                values[key] = getattr(settings, key)
         for name in ("n_train", "n_test"):
             if isinstance(values[name], bool) or not isinstance(values[name], int) or \
                     values[name] < 1:
@@ -124,7 +116,8 @@ _probability = _number(lambda v: 0 <= v < 1, "in [0, 1)")
 def parse_args(argv=None, description: str = "") -> tuple:
     defaults = "\n".join(
         f"  {name:<8} {make_task(name).description}\n           "
-        + ", ".join(f"{k}={v}" for k, v in make_task(name).defaults.items())
+        + ", ".join(f"{k}={v}" for k, v in asdict(make_task(name).settings).items()
+                    if v is not None)
         for name in TASKS)
     parser = argparse.ArgumentParser(prog="python -m attention.train",
                                      description=description,

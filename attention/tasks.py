@@ -44,7 +44,7 @@ attention for a different reason:
             position is scored; the held-out score is the exact match of the answers.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -64,14 +64,42 @@ FILLERS = sorted({w for clause in BANK_CLAUSES + CONTEXT_CLAUSES + NEUTRAL_CLAUS
                   for w in clause} - {"bank", "C"})
 
 
-@dataclass
+@dataclass(frozen=True)
+class Settings:
+    """The model and training settings that train a task in seconds: what a TrainConfig
+    field left at None becomes for that task."""
+
+    steps: int
+    positional: str = "none"  # "none", "sinusoidal" or "learned"
+    residual: bool = False
+    d_model: int = 32
+    n_heads: int = 1
+    n_layers: int = 1
+    ffn_hidden: int = 0  # 0: no feed-forward layer
+    dropout: float = 0.0
+    causal: bool = False  # the language model's causal mask
+    lr: float = 0.01
+    batch_size: int = 64
+    eval_every: int | None = None  # None: about 30 evaluations per run
+
+
+@dataclass(frozen=True)
 class Task:
+    """A toy task: its tokens, its answers, its row length, and what it trains with."""
+
     name: str
+    description: str  # one sentence, for --help
     vocab: list  # token strings, indexed by id
-    classes: list  # class names, indexed by target
+    classes: list  # answer names, indexed by target
     seq_len: int
-    defaults: dict = field(default_factory=dict)  # model and training settings that work
-    description: str = ""
+    settings: Settings
+    # "AttentionModel" (self-attention over the row), "CrossAttentionModel" (a memory, then
+    # queries that look it up) or "CausalLM" (a language model predicting every next token).
+    model: str = "AttentionModel"
+    digits: int | None = None  # cycle and pair: values per token; sums: digits per operand
+    memory: int | None = None  # lookup: the first `memory` tokens of a row are the memory
+    pad: str | None = None  # svo: the token shorter rows are padded with (masked)
+    prompt_len: int | None = None  # sums: the tokens of "ab+cd=", the prompt to complete
 
     def generate(self, rng: np.random.Generator, n: int):
         """(ids (n, T) int64, targets (n, T) int64, mask (n, T) bool)."""
@@ -252,7 +280,7 @@ SHAPES = ("rock", "paper", "scissors")  # each beats the next but one: rock beat
 
 
 def _cycle(task, rng, n):
-    T, digits = task.seq_len, task.defaults["digits"]
+    T, digits = task.seq_len, task.digits
     fillers = len(SHAPES) * digits  # filler token ids come after the shapes'
     ids = fillers + rng.integers(0, len(task.vocab) - fillers, size=(n, T))
     targets = np.zeros((n, T), dtype=np.int64)
@@ -269,7 +297,7 @@ def _cycle(task, rng, n):
 
 
 def _pair(task, rng, n):
-    T, K = task.seq_len, task.defaults["digits"]
+    T, K = task.seq_len, task.digits
     digits = rng.integers(0, K, size=(n, T))
     marked_at = rng.integers(0, T, size=n)
     rows = np.arange(n)
@@ -287,7 +315,7 @@ KEYS = "abcdefgh"
 
 
 def _lookup(task, rng, n):
-    S, T, V = task.defaults["memory"], task.seq_len - task.defaults["memory"], 10
+    S, T, V = task.memory, task.seq_len - task.memory, 10
     vocab = {word: i for i, word in enumerate(task.vocab)}
     ids = np.zeros((n, S + T), dtype=np.int64)
     targets = np.zeros((n, S + T), dtype=np.int64)
@@ -306,7 +334,7 @@ def _lookup(task, rng, n):
 def _sums(task, rng, n):
     """Rows "ab+cd=efg" as token ids: inputs are the row without its last token, targets
     the row without its first (the next token at every position)."""
-    digits = task.defaults["digits"]
+    digits = task.digits
     a = rng.integers(0, 10 ** digits, size=n)
     b = rng.integers(0, 10 ** digits, size=n)
     rows = np.array([_sum_tokens(task, x, y, x + y) for x, y in zip(a, b)])  # (n, T + 1)
@@ -316,7 +344,7 @@ def _sums(task, rng, n):
 
 
 def _sum_tokens(task, a, b, total) -> list:
-    digits = task.defaults["digits"]
+    digits = task.digits
     return task.encode(f"{a:0{digits}d}+{b:0{digits}d}={total:0{digits + 1}d}")
 
 
@@ -346,87 +374,86 @@ def order_blind_accuracy(data) -> float:
 
 
 def _one_layer(positional: str, steps: int, residual: bool = False, n_heads: int = 1,
-               d_model: int = 32, **more) -> dict:
+               d_model: int = 32) -> Settings:
     """The settings that train a one-block attention classifier on a task in seconds."""
-    return dict(positional=positional, n_heads=n_heads, d_model=d_model, steps=steps, lr=0.01,
-                batch_size=64, residual=residual, **more)
+    return Settings(steps=steps, positional=positional, residual=residual, n_heads=n_heads,
+                    d_model=d_model)
 
 
 def _digits(n: int) -> list:
     return [str(d) for d in range(n)]
 
 
-# Each task: vocabulary, classes, row length, training settings, a one-line description.
+# Each task: its name and description, vocabulary, classes, row length, settings.
 
 def _context_task():
-    return Task("context", FILLERS + ["bank"] + RIVER + MONEY, ["river bank", "money bank"], 8,
-                _one_layer("none", 150, residual=True),
-                "the sense of 'bank' is decided by a context word elsewhere")
+    return Task("context", "the sense of 'bank' is decided by a context word elsewhere",
+                FILLERS + ["bank"] + RIVER + MONEY, ["river bank", "money bank"], 8,
+                _one_layer("none", 150, residual=True))
 
 
 def _reverse_task():
-    return Task("reverse", _digits(16), _digits(16), 8, _one_layer("learned", 500),
-                "output position i copies input position T-1-i")
+    return Task("reverse", "output position i copies input position T-1-i", _digits(16),
+                _digits(16), 8, _one_layer("learned", 500))
 
 
 def _svo_task():
-    return Task("svo", NOUNS + VERBS + DETERMINERS + ADJECTIVES + ADVERBS + ["."],
+    return Task("svo", "at the verb, who did what to whom: its subject and its object",
+                NOUNS + VERBS + DETERMINERS + ADJECTIVES + ADVERBS + ["."],
                 [f"{s} -> {o}" for s in NOUNS for o in NOUNS], 9,
-                _one_layer("learned", 400, residual=True, n_heads=2, pad="."),
-                "at the verb, who did what to whom: its subject and its object")
+                _one_layer("learned", 400, residual=True, n_heads=2), pad=".")
 
 
 def _previous_task():
-    return Task("previous", _digits(16), _digits(16), 8, _one_layer("learned", 300),
-                "each position answers with the token before it (not symmetric)")
+    return Task("previous", "each position answers with the token before it (not symmetric)",
+                _digits(16), _digits(16), 8, _one_layer("learned", 300))
 
 
 def _cycle_task(digits=4):
-    return Task("cycle", [f"{shape}{d}" for shape in SHAPES for d in range(digits)]
-                + ["the", "a", "and", "then"], _digits(digits), 8,
-                _one_layer("none", 300, digits=digits),
-                "rock, paper, scissors: each answers with the digit of the one it beats "
-                "(a cycle)")
+    return Task("cycle", "rock, paper, scissors: each answers with the digit of the one it "
+                "beats (a cycle)",
+                [f"{shape}{d}" for shape in SHAPES for d in range(digits)]
+                + ["the", "a", "and", "then"], _digits(digits), 8, _one_layer("none", 300),
+                digits=digits)
 
 
 def _far_task():
-    return Task("far", _digits(10) + [f"{d}*" for d in range(10)] + ["?"], _digits(10), 24,
-                _one_layer("none", 600),
-                "at the '?', the starred digit from 1 to 23 tokens back (try --model rnn)")
+    return Task("far", "at the '?', the starred digit from 1 to 23 tokens back (try --model "
+                "rnn)", _digits(10) + [f"{d}*" for d in range(10)] + ["?"], _digits(10), 24,
+                _one_layer("none", 600))
 
 
 def _pair_task(K=8):
-    return Task("pair", _digits(K) + [f"{d}*" for d in range(K)],
+    return Task("pair", "each answer is (previous digit, the starred digit)",
+                _digits(K) + [f"{d}*" for d in range(K)],
                 [f"{a},{b}" for a in range(K) for b in range(K)], 8,
-                _one_layer("learned", 1000, n_heads=2, d_model=8, digits=K),
-                "each answer is (previous digit, the starred digit)")
+                _one_layer("learned", 1000, n_heads=2, d_model=8), digits=K)
 
 
 def _lookup_task():
-    return Task("lookup", [f"{k}={v}" for k in KEYS for v in range(10)]
-                + [f"{k}?" for k in KEYS], _digits(10), 12, _one_layer("none", 500, memory=6),
-                "each query fetches its key's value from a memory (cross-attention)")
+    return Task("lookup", "each query fetches its key's value from a memory (cross-attention)",
+                [f"{k}={v}" for k in KEYS for v in range(10)] + [f"{k}?" for k in KEYS],
+                _digits(10), 12, _one_layer("none", 500), model="CrossAttentionModel",
+                memory=6)
 
 
 def _relations_task():
     verbs = list(MEANINGS) + list(PLURAL_VERB.values())
     objects = [word for words in MEANINGS.values() for word in words]
     nouns = [form for forms in SUBJECTS for form in forms]
-    return Task("relations", nouns + verbs + objects + LINKS,
+    return Task("relations", "at the verb: the noun agreeing with it, the word its meaning "
+                "selects, the word before it", nouns + verbs + objects + LINKS,
                 [f"{'/'.join(s)} {o} {link}" for s in SUBJECTS for o in objects for link in LINKS],
-                8,
-                _one_layer("learned", 800, residual=True, n_heads=3, d_model=24),
-                "at the verb: the noun agreeing with it, the word its meaning selects, the "
-                "word before it")
+                8, _one_layer("learned", 800, residual=True, n_heads=3, d_model=24))
 
 
 def _sums_task(digits=2):
     symbols = _digits(10) + ["+", "="]
-    return Task("sums", symbols, symbols, 3 * digits + 2,  # "ab+cd=efg" less its last token
-                dict(language_model=True, causal=True, d_model=64, n_heads=4, n_layers=2,
-                     ffn_hidden=128, dropout=0.1, steps=800, lr=0.005, batch_size=64,
-                     eval_every=100, digits=digits, prompt_len=2 * digits + 2),
-                "a causal language model: complete 'ab+cd=' with the sum's digits")
+    return Task("sums", "a causal language model: complete 'ab+cd=' with the sum's digits",
+                symbols, symbols, 3 * digits + 2,  # "ab+cd=efg" less its last token
+                Settings(steps=800, causal=True, d_model=64, n_heads=4, n_layers=2,
+                         ffn_hidden=128, dropout=0.1, lr=0.005, eval_every=100),
+                model="CausalLM", digits=digits, prompt_len=2 * digits + 2)
 
 
 BUILDERS = {"context": _context_task, "reverse": _reverse_task, "svo": _svo_task,

@@ -57,7 +57,7 @@ def build_model(config: TrainConfig, task):
                         ffn_hidden=config.ffn_hidden, dropout=config.dropout,
                         causal=config.causal)
     if kind == "CrossAttentionModel":  # a memory then queries: cross-attention
-        return CrossAttentionModel(len(task.vocab), len(task.classes), task.defaults["memory"],
+        return CrossAttentionModel(len(task.vocab), len(task.classes), task.memory,
                                    d_model=config.d_model, n_heads=config.n_heads)
     return AttentionModel(
         vocab_size=len(task.vocab), n_classes=len(task.classes), d_model=config.d_model,
@@ -65,7 +65,7 @@ def build_model(config: TrainConfig, task):
         max_len=config.max_len or task.seq_len,
         positional=config.positional, residual=config.residual, layer_norm=config.layer_norm,
         ffn_hidden=config.ffn_hidden, share=config.share,
-        pad_id=task.vocab.index(task.defaults["pad"]) if "pad" in task.defaults else None,
+        pad_id=task.vocab.index(task.pad) if task.pad is not None else None,
     )
 
 
@@ -104,8 +104,8 @@ def evaluate(model, data, batch_size=500, task=None) -> dict:
             correct += int(hits[mask[part]].sum())
             counted += n
     scores = {"loss": total_loss / counted, "accuracy": correct / counted}
-    if task is not None and task.defaults.get("language_model"):
-        scores["accuracy"] = exact_match(model, data, task.defaults["prompt_len"])
+    if task is not None and task.model == "CausalLM":
+        scores["accuracy"] = exact_match(model, data, task.prompt_len)
     return scores
 
 
@@ -219,9 +219,8 @@ def _resume(run):
     meta = load_checkpoint(checkpoint, run.model, run.optimizer)
     # The dropout masks come from minigrad's generator: restored too, so that a resumed run
     # drops the same units as an uninterrupted one.
-    generators = [(run.sampler, "sampler_state", "batch sampler")]
-    if "dropout_state" in meta:
-        generators.append((mg.default_generator(), "dropout_state", "dropout generator"))
+    generators = [(run.sampler, "sampler_state", "batch sampler"),
+                  (mg.default_generator(), "dropout_state", "dropout generator")]
     for generator, key, what in generators:
         try:
             generator.bit_generator.state = meta[key]
@@ -290,11 +289,11 @@ def _write_results(config, task, model, test_set, history, done, plots) -> dict:
     if plots:
         from attention.plots import plot_attention, plot_history, plot_lm_attention
 
-        measured = "held-out exact match" if task.defaults.get("language_model") else \
+        measured = "held-out exact match" if task.model == "CausalLM" else \
             "held-out accuracy"
         plot_history(history, os.path.join(config.out, "loss_curve.png"), title=config.task,
                      accuracy=measured)
-        draw = plot_lm_attention if task.defaults.get("language_model") else plot_attention
+        draw = plot_lm_attention if task.model == "CausalLM" else plot_attention
         if model.attention_maps():  # a recurrent network has none to draw
             draw(model, task, test_set, os.path.join(config.out, "attention.png"))
     return metrics

@@ -30,7 +30,7 @@ def loss_floor(task) -> float:
     memorised: of the T targets in a row, the operand digits after the first (2 * digits -
     1 of them) are uniformly random, each costing ln(10) at best; the rest can be
     predicted exactly. (The held-out loss, on unseen rows, is the fair comparison.)"""
-    return (2 * task.defaults["digits"] - 1) * math.log(10) / task.seq_len
+    return (2 * task.digits - 1) * math.log(10) / task.seq_len
 
 
 def compare(out: str = "runs", progress: bool = True, **settings) -> dict:

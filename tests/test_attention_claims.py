@@ -425,7 +425,7 @@ def _head_masses(model, task, held_out):
         model(ids)
     (w,) = model.attention_maps()  # (N, nh, T, T)
     n, _, T, _ = w.shape
-    K = task.defaults["digits"]
+    K = task.digits
     star = (ids >= K).argmax(axis=1)  # one starred token per row
     queries = np.arange(1, T)  # position 0 has no previous token and is not scored
     prev_mass = w[:, :, queries, queries - 1]  # (N, nh, T-1)

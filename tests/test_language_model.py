@@ -1,6 +1,7 @@
 """The tiny causal language model: Dropout, the causal mask, greedy generation, and the
 lecture's point that a language model trained without the mask learns to cheat."""
 
+import dataclasses
 import json
 import math
 import sys
@@ -208,7 +209,7 @@ def test_exact_match_counts_whole_answers_only():
             return mg.tensor(np.eye(len(task.vocab))[nexts])
 
     oracle = Oracle(len(task.vocab), d_model=4, n_heads=1, n_layers=1, max_len=8)
-    assert exact_match(oracle, held_out, task.defaults["prompt_len"]) == 19 / 20
+    assert exact_match(oracle, held_out, task.prompt_len) == 19 / 20
 
 
 # ---- the sums task, training and the generate command -------------------------------------
@@ -225,10 +226,8 @@ def test_sums_rows_are_correct_sums_and_targets_are_the_next_tokens():
 
 
 def test_a_sums_task_of_one_digit_has_rows_of_its_length_and_too_few_to_hold_out():
-    from attention.tasks import Task
-
-    small = Task("sums", make_task("sums").vocab, [], 5, defaults=dict(digits=1,
-                                                                       prompt_len=4))
+    small = dataclasses.replace(make_task("sums"), classes=[], seq_len=5, digits=1,
+                                prompt_len=4)
     ids, targets, _ = small.generate(np.random.default_rng(0), 30)  # "a+b=cd" less one
     assert ids.shape == (30, 5) and all(verdict("".join(small.decode(np.r_[row, t[-1:]])))
                                         == "right" for row, t in zip(ids, targets))

@@ -8,7 +8,7 @@ import pytest
 
 from attention.tasks import make_splits, make_task, order_blind_accuracy
 from attention.train import TrainConfig, main, train
-from minigrad.io import MANIFEST, CheckpointError, read_arrays, write_arrays
+from minigrad.io import CheckpointError, read_arrays, write_arrays
 
 
 @pytest.mark.parametrize("task", ["context", "reverse", "pair", "lookup"])
@@ -130,7 +130,6 @@ def test_ctrl_c_inside_an_optimizer_step_lands_after_it(tmp_path, monkeypatch):
     {"sampler_state": {"state": "garbage"}}, {"config": None},
 ])
 def test_resuming_from_malformed_metadata_is_refused_by_name(tmp_path, meta):
-    from minigrad.io import write_arrays
 
     config = TrainConfig(task="pair", steps=10, out=str(tmp_path))
     train(config, progress=False, plots=False, stop_at=4)
@@ -191,7 +190,7 @@ def test_resuming_with_another_model_setting_names_the_setting(pair_run, tmp_pat
 def test_lookup_rows_hold_a_memory_then_queries_answered_by_it():
     task = make_task("lookup")
     ids, targets, mask = task.generate(np.random.default_rng(0), 50)
-    S = task.defaults["memory"]
+    S = task.memory
     assert not mask[:, :S].any() and mask[:, S:].all()
     for row, target in zip(ids, targets):
         memory = dict(task.vocab[i].split("=") for i in row[:S])  # key -> value
@@ -208,7 +207,7 @@ def test_the_cross_attention_model_differentiates_through_both_sequences():
     task = make_task("lookup")
     ids, targets, mask = task.generate(np.random.default_rng(1), 3)
     mg.manual_seed(0)
-    model = CrossAttentionModel(len(task.vocab), 10, task.defaults["memory"], d_model=8,
+    model = CrossAttentionModel(len(task.vocab), 10, task.memory, d_model=8,
                                 n_heads=2).to("float64")
     logits = model(ids)
     assert logits.shape == (3, 12, 10) and not logits.data[:, :6].any()
@@ -220,24 +219,6 @@ def test_the_cross_attention_model_differentiates_through_both_sequences():
     memory_rows, query_rows = np.unique(ids[:, :6]), np.unique(ids[:, 6:])
     assert np.abs(model.embed.weight.grad[memory_rows]).sum() > 0
     assert np.abs(model.embed.weight.grad[query_rows]).sum() > 0
-
-
-def test_a_checkpoint_written_before_layers_dropout_and_the_mask_existed_resumes(
-        pair_run, tmp_path):
-    """Older checkpoints record no n_layers, dropout or causal: they were made with one
-    block, no dropout and no mask, and resume as such (their meta has no dropout_state)."""
-    out = shutil.copytree(pair_run, tmp_path / "run")
-    path = out / "checkpoint.npz"
-    arrays = read_arrays(path)
-    meta = json.loads(str(arrays.pop("meta")))
-    for key in ("n_layers", "dropout", "causal"):
-        del meta["config"][key]
-    del meta["dropout_state"]
-    arrays.pop(MANIFEST, None)  # written afresh
-    write_arrays(path, {**arrays, "meta": np.array(json.dumps(meta))})
-    metrics = train(TrainConfig(task="pair", steps=6, out=str(out)), resume=True,
-                    progress=False, plots=False)
-    assert metrics["steps_done"] == 6
 
 
 @pytest.mark.parametrize("argv, refused", [
