@@ -115,9 +115,10 @@ _probability = _number(lambda v: 0 <= v < 1, "in [0, 1)")
 
 def parse_args(argv=None, description: str = "") -> tuple:
     defaults = "\n".join(
-        f"  {name:<8} {make_task(name).description}\n           "
+        f"  {name:<10} {make_task(name).description}\n             "
         + ", ".join(f"{k}={v}" for k, v in asdict(make_task(name).settings).items()
-                    if v is not None)
+                    if v is not None and (k in MODEL_SETTINGS[make_task(name).model]
+                                          or k in ("steps", "lr", "batch_size", "eval_every")))
         for name in TASKS)
     parser = argparse.ArgumentParser(prog="python -m attention.train",
                                      description=description,
