@@ -8,8 +8,10 @@ import signal
 import sys
 import tempfile
 import threading
+from dataclasses import asdict
 
-from minigrad.io import CheckpointError
+import minigrad as mg
+from minigrad.io import CheckpointError, load_checkpoint, read_meta, save_checkpoint
 
 
 class OutputError(OSError):
@@ -160,3 +162,79 @@ def check_resumable(path, meta, config):
     if differ:
         raise CheckpointError(f"checkpoint '{path}' was made with other settings ("
                               + "; ".join(differ) + "); resume with the same ones")
+
+
+# ---- a run in progress: saved whole, resumed exactly -------------------------------------
+
+class Run:
+    """What a checkpoint holds of a run in progress: the model, the optimizer, the steps
+    done, the history, and the random states that go with them."""
+
+    def __init__(self, config, model, optimizer, sampler, checkpoint):
+        self.config, self.model, self.optimizer = config, model, optimizer
+        self.sampler, self.checkpoint = sampler, checkpoint
+        self.done = 0
+        self.history = {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [],
+                        "eval_accuracy": []}
+        self.states = random_states(sampler)
+
+    def stepped(self):
+        """Record that one more step is done: the random states now belong to it."""
+        self.done += 1
+        self.states = random_states(self.sampler)
+
+    def save(self):
+        """Write the checkpoint, whole, with signals held off until it is on disk. If the
+        output folder fails (a full disk, the folder removed), the checkpoint goes to a new
+        temporary folder instead, and the error names both places."""
+        meta = {"step": self.done, "history": self.history, "config": asdict(self.config),
+                "sampler_state": self.states[0], "dropout_state": self.states[1]}
+        with interrupts_deferred("saving a checkpoint, please wait"):
+            try:
+                save_checkpoint(self.checkpoint, self.model, self.optimizer, meta)
+            except OSError as error:
+                raise _rescued(self, meta, error) from None
+
+
+def _rescued(run, meta, error) -> OutputError:
+    """Save the run somewhere else after `error` at its own checkpoint; the error to report."""
+    failed = f"could not save the checkpoint to {run.checkpoint} ({error.strerror or error})"
+    try:
+        rescue = os.path.join(tempfile.mkdtemp(prefix="minigrad-rescued-"), "checkpoint.npz")
+        save_checkpoint(rescue, run.model, run.optimizer, meta)
+    except OSError as second:
+        return OutputError(f"{failed}, nor to a temporary folder ({second.strerror or second}):"
+                           f" the run's {run.done} steps are lost")
+    return OutputError(f"{failed}; the run (step {run.done}) is saved at {rescue} instead: move "
+                       f"it to {run.checkpoint} and add --resume to continue")
+
+
+def resume_run(run):
+    """Load the run's checkpoint, if there is one, into `run`."""
+    checkpoint, config = run.checkpoint, run.config
+    if not os.path.exists(checkpoint):
+        print(f"no checkpoint at {checkpoint}: starting from step 0", file=sys.stderr)
+        return
+    # The settings first: a run made with other ones is named as such, not as a list of
+    # parameter shapes that do not fit.
+    check_resumable(checkpoint, read_meta(checkpoint), config)
+    meta = load_checkpoint(checkpoint, run.model, run.optimizer)
+    # The dropout masks come from minigrad's generator: restored too, so that a resumed run
+    # drops the same units as an uninterrupted one.
+    generators = [(run.sampler, "sampler_state", "batch sampler"),
+                  (mg.default_generator(), "dropout_state", "dropout generator")]
+    for generator, key, what in generators:
+        try:
+            generator.bit_generator.state = meta[key]
+        except (TypeError, ValueError, KeyError, OverflowError) as error:
+            raise CheckpointError(f"checkpoint '{checkpoint}': its {what} state is "
+                                  f"malformed ({type(error).__name__}: {error})") from None
+    if meta["step"] >= config.steps:
+        print(f"{checkpoint} is at step {meta['step']} already (--steps {config.steps}); "
+              "nothing to train", file=sys.stderr)
+    run.done, run.history = meta["step"], meta["history"]
+    run.states = random_states(run.sampler)
+
+
+def random_states(sampler) -> tuple:
+    return sampler.bit_generator.state, mg.default_generator().bit_generator.state

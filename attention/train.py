@@ -21,7 +21,6 @@ import math
 import os
 import signal
 import sys
-import tempfile
 from dataclasses import asdict
 
 import numpy as np
@@ -33,18 +32,186 @@ from attention.model import AttentionModel, CrossAttentionModel
 from attention.rnn import RNNModel
 from attention.runs import (
     OutputError,
+    Run,
     Stopped,
-    check_resumable,
     interrupts_deferred,
     prepare_output,
+    resume_run,
     signals_stop_training,
 )
 from attention.settings import TrainConfig, model_kind, parse_args
 from attention.tasks import make_splits, make_task
-from minigrad.io import CheckpointError, json_safe, load_checkpoint, read_meta, save_checkpoint
+from minigrad.io import CheckpointError, json_safe, load_checkpoint, read_meta
 from minigrad.nn import evaluating
 from minigrad.optim import Adam, clip_grad_norm_
 from minigrad.threads import one_blas_thread
+
+# ---- one training step: read this first -----------------------------------------------
+
+def optimizer_step(config, model, optimizer, sampler, train_set) -> float:
+    """One training step on a random batch; returns the batch loss as a float.
+
+    train_set is (ids, targets, mask), arrays with one row per example. Draw the batch's
+    row numbers with `sampler.integers(0, len(ids), size=config.batch_size)`, run the model
+    on those rows of ids, take cross_entropy of its output against the same rows of
+    targets (with mask=the same rows of mask), clear the old gradients (optimizer.zero_grad,
+    before backward or after the previous step), backpropagate (only parameters need
+    gradients: intermediate_grads=False), clip the gradient norm to config.clip with
+    clip_grad_norm_, and let the optimizer step. The learning rate is set for you.
+
+    Any order of these that clears the old gradients before the new ones arrive gives the
+    same parameters and losses for the same data and seeds."""
+    # BEGIN SOLUTION task2_4: one training step
+    ids, targets, mask = train_set
+    batch = sampler.integers(0, len(ids), size=config.batch_size)
+    logits = model(ids[batch])  # (B, T, n_classes)
+    loss = cross_entropy(logits, targets[batch], mask=mask[batch])
+    optimizer.zero_grad()
+    loss.backward(intermediate_grads=False)  # only the parameters' gradients are needed
+    clip_grad_norm_(model.parameters(), config.clip)
+    optimizer.step()
+    return loss.item()
+    # END SOLUTION
+
+
+def _train_step(config, model, optimizer, sampler, history, train_set, step):
+    """Step `step` of training: the scheduled learning rate, one optimizer step, and the
+    batch loss appended to history."""
+    optimizer.lr = learning_rate(config, step)
+    loss = optimizer_step(config, model, optimizer, sampler, train_set)
+    history["step"].append(step + 1)
+    history["train_loss"].append(loss)
+
+
+def learning_rate(config: TrainConfig, step: int) -> float:
+    """Cosine decay from lr to lr/10: big steps early, fine ones at the end."""
+    progress = step / max(config.steps, 1)
+    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+# ---- the loop ----------------------------------------------------------------------------
+
+def train(config: TrainConfig, resume: bool = False, progress: bool | str = True,
+          plots: bool = True, stop_at: int | None = None, overwrite: bool = False) -> dict:
+    """Train, evaluate on the held-out split, write the outputs; returns the final metrics.
+
+    progress: show a progress bar, labelled "training <task>", or with the text given
+    (progress="sums, no mask", say) when several runs share a terminal.
+    stop_at: stop (and save a resumable checkpoint) after this many steps of the schedule,
+    as if the run had been interrupted there; Ctrl-C, `kill` and a closed terminal do the
+    same, and a checkpoint is saved every config.save_every steps on the way.
+    overwrite: start again in an output folder that holds a run already (without it, and
+    without resume, such a folder is refused: its run is not replaced by accident)."""
+    with one_blas_thread():  # small matrices: threads cost more than they give
+        with signals_stop_training():
+            return _train(config.resolved(), resume, progress, plots, stop_at, overwrite)
+
+
+def _train(config, resume, progress, plots, stop_at, overwrite) -> dict:
+    task = make_task(config.task)
+    prepare_output(config.out)  # before the first step: never train, then fail to save
+    checkpoint = os.path.join(config.out, "checkpoint.npz")
+    if not resume and not overwrite and os.path.exists(checkpoint):
+        raise OutputError(f"{config.out} holds a run already ({checkpoint}): add --resume to "
+                          "continue it, or --overwrite to start again and replace it")
+    train_set, test_set = make_splits(task, config.n_train, config.n_test, config.seed)
+    mg.manual_seed(config.seed)
+    model = build_model(config, task)
+    optimizer = Adam(model.parameters(), lr=config.lr)
+    sampler = np.random.default_rng(config.seed + 1)  # batch order
+    run = Run(config, model, optimizer, sampler, checkpoint)
+    if resume:
+        resume_run(run)
+
+    end = config.steps if stop_at is None else min(stop_at, config.steps)
+    stopped_by = _run_steps(run, task, (train_set, test_set), end, progress)
+    run.save()
+    metrics = _write_results(config, task, model, test_set, run.history, run.done, plots)
+    metrics["stopped_by"] = stopped_by  # None, or the signal that stopped the run early
+    return metrics
+
+
+def _run_steps(run, task, splits, end, progress):
+    """Steps run.done..end-1, evaluating every eval_every steps and saving every save_every;
+    stops early, after a whole step, on Ctrl-C, `kill` or a closed terminal. Returns the
+    name of the signal that stopped it, or None."""
+    config, history = run.config, run.history
+    train_set, test_set = splits
+    bar = _progress_bar(progress, run.done, config.steps,
+                        progress if isinstance(progress, str) else config.task)
+    try:
+        for step in range(run.done, end):
+            # The step, its bookkeeping and its evaluation, whole: a signal waits for them.
+            with interrupts_deferred():
+                _train_step(config, run.model, run.optimizer, run.sampler, history,
+                            train_set, step)
+                run.stepped()
+                if run.done % config.eval_every == 0 or run.done == config.steps:
+                    scores = evaluate(run.model, test_set, task=task)
+                    history["eval_step"].append(run.done)
+                    history["eval_loss"].append(scores["loss"])
+                    history["eval_accuracy"].append(scores["accuracy"])
+                    bar.set_postfix(loss=f"{history['train_loss'][-1]:.3g}",
+                                    held_out_acc=f"{scores['accuracy']:.3f}")
+            bar.update(1)
+            if config.save_every and run.done % config.save_every == 0 and run.done < end:
+                run.save()  # at most save_every steps are lost to a crash or SIGKILL
+    except KeyboardInterrupt as stop:
+        # Resume from the last completed step: its sampler state matches its parameters.
+        how = f" ({stop.signal})" if isinstance(stop, Stopped) and stop.signal != "SIGINT" \
+            else ""
+        print(f"\ninterrupted{how} after step {run.done}; saving a checkpoint to resume from",
+              file=sys.stderr)
+        return stop.signal if isinstance(stop, Stopped) else "SIGINT"
+    finally:
+        bar.close()
+    return None
+
+
+# ---- measuring, building and loading a model ---------------------------------------------
+
+def evaluate(model, data, batch_size=500, task=None) -> dict:
+    """Held-out loss and accuracy over the scored positions, without recording a graph.
+    For a language model, the accuracy is the exact match of its generated answers."""
+    ids, targets, mask = data
+    total_loss, correct, counted = 0.0, 0, 0
+    with evaluating(model):  # no dropout while measuring
+        for start in range(0, len(ids), batch_size):
+            part = slice(start, start + batch_size)
+            logits = model(ids[part])
+            n = int(mask[part].sum())
+            total_loss += cross_entropy(logits, targets[part], mask=mask[part]).item() * n
+            hits = logits.data.argmax(axis=-1) == targets[part]
+            correct += int(hits[mask[part]].sum())
+            counted += n
+    scores = {"loss": total_loss / counted, "accuracy": correct / counted}
+    if task is not None and task.model == "CausalLM":
+        scores["accuracy"] = exact_match(model, data, task.prompt_len)
+    return scores
+
+
+def _write_results(config, task, model, test_set, history, done, plots) -> dict:
+    """Final held-out scores into metrics.json, and the pictures; returns the metrics."""
+    final = evaluate(model, test_set, task=task)
+    metrics = {
+        "task": config.task, "steps_done": done, "steps": config.steps,
+        "final_train_loss": history["train_loss"][-1] if history["train_loss"] else None,
+        "held_out_loss": final["loss"], "held_out_accuracy": final["accuracy"],
+        "config": asdict(config),
+    }
+    with open(os.path.join(config.out, "metrics.json"), "w") as f:
+        json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
+    if plots:
+        from attention.plots import plot_attention, plot_history, plot_lm_attention
+
+        measured = "held-out exact match" if task.model == "CausalLM" else \
+            "held-out accuracy"
+        plot_history(history, os.path.join(config.out, "loss_curve.png"), title=config.task,
+                     accuracy=measured)
+        draw = plot_lm_attention if task.model == "CausalLM" else plot_attention
+        if model.attention_maps():  # a recurrent network has none to draw
+            draw(model, task, test_set, os.path.join(config.out, "attention.png"))
+    return metrics
 
 
 def build_model(config: TrainConfig, task):
@@ -89,26 +256,6 @@ def load_run(folder: str):
     return model.eval(), task, config
 
 
-def evaluate(model, data, batch_size=500, task=None) -> dict:
-    """Held-out loss and accuracy over the scored positions, without recording a graph.
-    For a language model, the accuracy is the exact match of its generated answers."""
-    ids, targets, mask = data
-    total_loss, correct, counted = 0.0, 0, 0
-    with evaluating(model):  # no dropout while measuring
-        for start in range(0, len(ids), batch_size):
-            part = slice(start, start + batch_size)
-            logits = model(ids[part])
-            n = int(mask[part].sum())
-            total_loss += cross_entropy(logits, targets[part], mask=mask[part]).item() * n
-            hits = logits.data.argmax(axis=-1) == targets[part]
-            correct += int(hits[mask[part]].sum())
-            counted += n
-    scores = {"loss": total_loss / counted, "accuracy": correct / counted}
-    if task is not None and task.model == "CausalLM":
-        scores["accuracy"] = exact_match(model, data, task.prompt_len)
-    return scores
-
-
 def accuracy_at_length(model, task, length: int, n: int = 500, seed: int = 12345) -> float:
     """Accuracy on `n` fresh rows of the task made `length` tokens long: how a model
     trained on one length does on others. Positions past the model's max_len are refused
@@ -118,228 +265,14 @@ def accuracy_at_length(model, task, length: int, n: int = 500, seed: int = 12345
     return evaluate(model, data)["accuracy"]
 
 
-def learning_rate(config: TrainConfig, step: int) -> float:
-    """Cosine decay from lr to lr/10: big steps early, fine ones at the end."""
-    progress = step / max(config.steps, 1)
-    return config.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-def train(config: TrainConfig, resume: bool = False, progress: bool | str = True,
-          plots: bool = True, stop_at: int | None = None, overwrite: bool = False) -> dict:
-    """Train, evaluate on the held-out split, write the outputs; returns the final metrics.
-
-    progress: show a progress bar, labelled "training <task>", or with the text given
-    (progress="sums, no mask", say) when several runs share a terminal.
-    stop_at: stop (and save a resumable checkpoint) after this many steps of the schedule,
-    as if the run had been interrupted there; Ctrl-C, `kill` and a closed terminal do the
-    same, and a checkpoint is saved every config.save_every steps on the way.
-    overwrite: start again in an output folder that holds a run already (without it, and
-    without resume, such a folder is refused: its run is not replaced by accident)."""
-    with one_blas_thread():  # small matrices: threads cost more than they give
-        with signals_stop_training():
-            return _train(config.resolved(), resume, progress, plots, stop_at, overwrite)
-
-
-def _train(config, resume, progress, plots, stop_at, overwrite) -> dict:
-    task = make_task(config.task)
-    prepare_output(config.out)  # before the first step: never train, then fail to save
-    checkpoint = os.path.join(config.out, "checkpoint.npz")
-    if not resume and not overwrite and os.path.exists(checkpoint):
-        raise OutputError(f"{config.out} holds a run already ({checkpoint}): add --resume to "
-                          "continue it, or --overwrite to start again and replace it")
-    train_set, test_set = make_splits(task, config.n_train, config.n_test, config.seed)
-    mg.manual_seed(config.seed)
-    model = build_model(config, task)
-    optimizer = Adam(model.parameters(), lr=config.lr)
-    sampler = np.random.default_rng(config.seed + 1)  # batch order
-    run = Run(config, model, optimizer, sampler, checkpoint)
-    if resume:
-        _resume(run)
-
-    end = config.steps if stop_at is None else min(stop_at, config.steps)
-    stopped_by = _run_steps(run, task, (train_set, test_set), end, progress)
-    run.save()
-    metrics = _write_results(config, task, model, test_set, run.history, run.done, plots)
-    metrics["stopped_by"] = stopped_by  # None, or the signal that stopped the run early
-    return metrics
-
-
-class Run:
-    """What a checkpoint holds of a run in progress: the model, the optimizer, the steps
-    done, the history, and the random states that go with them."""
-
-    def __init__(self, config, model, optimizer, sampler, checkpoint):
-        self.config, self.model, self.optimizer = config, model, optimizer
-        self.sampler, self.checkpoint = sampler, checkpoint
-        self.done = 0
-        self.history = {"step": [], "train_loss": [], "eval_step": [], "eval_loss": [],
-                        "eval_accuracy": []}
-        self.states = _random_states(sampler)
-
-    def stepped(self):
-        """Record that one more step is done: the random states now belong to it."""
-        self.done += 1
-        self.states = _random_states(self.sampler)
-
-    def save(self):
-        """Write the checkpoint, whole, with signals held off until it is on disk. If the
-        output folder fails (a full disk, the folder removed), the checkpoint goes to a new
-        temporary folder instead, and the error names both places."""
-        meta = {"step": self.done, "history": self.history, "config": asdict(self.config),
-                "sampler_state": self.states[0], "dropout_state": self.states[1]}
-        with interrupts_deferred("saving a checkpoint, please wait"):
-            try:
-                save_checkpoint(self.checkpoint, self.model, self.optimizer, meta)
-            except OSError as error:
-                raise _rescued(self, meta, error) from None
-
-
-def _rescued(run, meta, error) -> OutputError:
-    """Save the run somewhere else after `error` at its own checkpoint; the error to report."""
-    failed = f"could not save the checkpoint to {run.checkpoint} ({error.strerror or error})"
-    try:
-        rescue = os.path.join(tempfile.mkdtemp(prefix="minigrad-rescued-"), "checkpoint.npz")
-        save_checkpoint(rescue, run.model, run.optimizer, meta)
-    except OSError as second:
-        return OutputError(f"{failed}, nor to a temporary folder ({second.strerror or second}):"
-                           f" the run's {run.done} steps are lost")
-    return OutputError(f"{failed}; the run (step {run.done}) is saved at {rescue} instead: move "
-                       f"it to {run.checkpoint} and add --resume to continue")
-
-
-def _resume(run):
-    """Load the run's checkpoint, if there is one, into `run`."""
-    checkpoint, config = run.checkpoint, run.config
-    if not os.path.exists(checkpoint):
-        print(f"no checkpoint at {checkpoint}: starting from step 0", file=sys.stderr)
-        return
-    # The settings first: a run made with other ones is named as such, not as a list of
-    # parameter shapes that do not fit.
-    check_resumable(checkpoint, read_meta(checkpoint), config)
-    meta = load_checkpoint(checkpoint, run.model, run.optimizer)
-    # The dropout masks come from minigrad's generator: restored too, so that a resumed run
-    # drops the same units as an uninterrupted one.
-    generators = [(run.sampler, "sampler_state", "batch sampler"),
-                  (mg.default_generator(), "dropout_state", "dropout generator")]
-    for generator, key, what in generators:
-        try:
-            generator.bit_generator.state = meta[key]
-        except (TypeError, ValueError, KeyError, OverflowError) as error:
-            raise CheckpointError(f"checkpoint '{checkpoint}': its {what} state is "
-                                  f"malformed ({type(error).__name__}: {error})") from None
-    if meta["step"] >= config.steps:
-        print(f"{checkpoint} is at step {meta['step']} already (--steps {config.steps}); "
-              "nothing to train", file=sys.stderr)
-    run.done, run.history = meta["step"], meta["history"]
-    run.states = _random_states(run.sampler)
-
-
-def _run_steps(run, task, splits, end, progress):
-    """Steps run.done..end-1, evaluating every eval_every steps and saving every save_every;
-    stops early, after a whole step, on Ctrl-C, `kill` or a closed terminal. Returns the
-    name of the signal that stopped it, or None."""
-    config, history = run.config, run.history
-    train_set, test_set = splits
-    bar = _progress_bar(progress, run.done, config.steps,
-                        progress if isinstance(progress, str) else config.task)
-    try:
-        for step in range(run.done, end):
-            # The step, its bookkeeping and its evaluation, whole: a signal waits for them.
-            with interrupts_deferred():
-                _train_step(config, run.model, run.optimizer, run.sampler, history,
-                            train_set, step)
-                run.stepped()
-                if run.done % config.eval_every == 0 or run.done == config.steps:
-                    scores = evaluate(run.model, test_set, task=task)
-                    history["eval_step"].append(run.done)
-                    history["eval_loss"].append(scores["loss"])
-                    history["eval_accuracy"].append(scores["accuracy"])
-                    bar.set_postfix(loss=f"{history['train_loss'][-1]:.3g}",
-                                    held_out_acc=f"{scores['accuracy']:.3f}")
-            bar.update(1)
-            if config.save_every and run.done % config.save_every == 0 and run.done < end:
-                run.save()  # at most save_every steps are lost to a crash or SIGKILL
-    except KeyboardInterrupt as stop:
-        # Resume from the last completed step: its sampler state matches its parameters.
-        how = f" ({stop.signal})" if isinstance(stop, Stopped) and stop.signal != "SIGINT" \
-            else ""
-        print(f"\ninterrupted{how} after step {run.done}; saving a checkpoint to resume from",
-              file=sys.stderr)
-        return stop.signal if isinstance(stop, Stopped) else "SIGINT"
-    finally:
-        bar.close()
-    return None
-
-
-def _random_states(sampler) -> tuple:
-    return sampler.bit_generator.state, mg.default_generator().bit_generator.state
-
-
-def _write_results(config, task, model, test_set, history, done, plots) -> dict:
-    """Final held-out scores into metrics.json, and the pictures; returns the metrics."""
-    final = evaluate(model, test_set, task=task)
-    metrics = {
-        "task": config.task, "steps_done": done, "steps": config.steps,
-        "final_train_loss": history["train_loss"][-1] if history["train_loss"] else None,
-        "held_out_loss": final["loss"], "held_out_accuracy": final["accuracy"],
-        "config": asdict(config),
-    }
-    with open(os.path.join(config.out, "metrics.json"), "w") as f:
-        json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
-    if plots:
-        from attention.plots import plot_attention, plot_history, plot_lm_attention
-
-        measured = "held-out exact match" if task.model == "CausalLM" else \
-            "held-out accuracy"
-        plot_history(history, os.path.join(config.out, "loss_curve.png"), title=config.task,
-                     accuracy=measured)
-        draw = plot_lm_attention if task.model == "CausalLM" else plot_attention
-        if model.attention_maps():  # a recurrent network has none to draw
-            draw(model, task, test_set, os.path.join(config.out, "attention.png"))
-    return metrics
-
-
-def _train_step(config, model, optimizer, sampler, history, train_set, step):
-    """Step `step` of training: the scheduled learning rate, one optimizer step, and the
-    batch loss appended to history."""
-    optimizer.lr = learning_rate(config, step)
-    loss = optimizer_step(config, model, optimizer, sampler, train_set)
-    history["step"].append(step + 1)
-    history["train_loss"].append(loss)
-
-
-def optimizer_step(config, model, optimizer, sampler, train_set) -> float:
-    """One training step on a random batch; returns the batch loss as a float.
-
-    train_set is (ids, targets, mask), arrays with one row per example. Draw the batch's
-    row numbers with `sampler.integers(0, len(ids), size=config.batch_size)`, run the model
-    on those rows of ids, take cross_entropy of its output against the same rows of
-    targets (with mask=the same rows of mask), clear the old gradients (optimizer.zero_grad,
-    before backward or after the previous step), backpropagate (only parameters need
-    gradients: intermediate_grads=False), clip the gradient norm to config.clip with
-    clip_grad_norm_, and let the optimizer step. The learning rate is set for you.
-
-    Any order of these that clears the old gradients before the new ones arrive gives the
-    same parameters and losses for the same data and seeds."""
-    # BEGIN SOLUTION task2_4: one training step
-    ids, targets, mask = train_set
-    batch = sampler.integers(0, len(ids), size=config.batch_size)
-    logits = model(ids[batch])  # (B, T, n_classes)
-    loss = cross_entropy(logits, targets[batch], mask=mask[batch])
-    optimizer.zero_grad()
-    loss.backward(intermediate_grads=False)  # only the parameters' gradients are needed
-    clip_grad_norm_(model.parameters(), config.clip)
-    optimizer.step()
-    return loss.item()
-    # END SOLUTION
-
-
 def _progress_bar(enabled, start, total, label):
     from tqdm import tqdm
 
     return tqdm(total=total, initial=start, desc=f"training {label}", disable=not enabled,
                 unit="step", dynamic_ncols=True)
 
+
+# ---- the command line --------------------------------------------------------------------
 
 def main(argv=None):
     config, args = parse_args(argv, description=__doc__.split("\n\n")[0])

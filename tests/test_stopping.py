@@ -14,6 +14,7 @@ import signal
 
 import pytest
 
+import attention.runs as runs_module
 import attention.train as train_module
 from attention.train import TrainConfig, main, train
 from minigrad.io import load_checkpoint, read_arrays, read_meta, write_arrays
@@ -74,7 +75,7 @@ def test_the_command_exits_with_the_signals_status_after_saving(name, code, tmp_
 
 
 def test_ctrl_c_twice_while_saving_waits_for_the_save(tmp_path, monkeypatch, capsys):
-    real_save, calls = train_module.save_checkpoint, []
+    real_save, calls = runs_module.save_checkpoint, []
 
     def save_pressed_twice(*args, **kwargs):
         calls.append(args[0])
@@ -83,7 +84,7 @@ def test_ctrl_c_twice_while_saving_waits_for_the_save(tmp_path, monkeypatch, cap
             os.kill(os.getpid(), signal.SIGINT)
         return real_save(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "save_checkpoint", save_pressed_twice)
+    monkeypatch.setattr(runs_module, "save_checkpoint", save_pressed_twice)
     metrics = train(config(tmp_path, save_every=4), progress=False, plots=False)
     assert "saving a checkpoint, please wait" in capsys.readouterr().err
     assert metrics["steps_done"] == 4 and len(calls) == 2  # the periodic save, then the last
@@ -96,13 +97,13 @@ def test_ctrl_c_twice_while_saving_waits_for_the_save(tmp_path, monkeypatch, cap
 
 def test_a_stop_during_the_last_save_lets_it_finish_then_exits(tmp_path, monkeypatch,
                                                                capsys):
-    real_save = train_module.save_checkpoint
+    real_save = runs_module.save_checkpoint
 
     def save_then_killed(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGTERM)
         return real_save(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "save_checkpoint", save_then_killed)
+    monkeypatch.setattr(runs_module, "save_checkpoint", save_then_killed)
     with pytest.raises(SystemExit) as stop:
         main(["--task", "pair", "--steps", "6", "--save-every", "0", "--out", str(tmp_path),
               "--no-progress"])
