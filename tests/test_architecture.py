@@ -1,6 +1,7 @@
 """The shape of the code: the engine imports no tool, and tools reach it through one seam."""
 
 import ast
+import re
 import sys
 import threading
 from pathlib import Path
@@ -11,7 +12,8 @@ import minigrad as mg
 from attention import Linear
 from minigrad import hooks
 
-PACKAGE = Path(__file__).resolve().parents[1] / "minigrad"
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "minigrad"
 ENGINE = ["minigrad.tensor", "minigrad.function", "minigrad.autograd", "minigrad.grad_mode"]
 CORE = ENGINE + ["minigrad.hooks", "minigrad.broadcast", "minigrad.creation",
                  "minigrad.functional", "minigrad.ops"]
@@ -251,3 +253,58 @@ def test_the_library_knows_nothing_of_courses(tmp_path):
     planted = tmp_path / "planted.py"
     planted.write_text('"""It is graded on its values."""\n')
     assert course_words_in(tmp_path) == ["planted.py:1: graded"]
+
+
+# ---- the reading path in the README -------------------------------------------------------
+
+ENGINE_BUDGET = 180  # lines of rows 1 to 5 (the engine's part of the path), as the README says
+
+
+def _reading_path():
+    """(file, [names], [(first, last) line ranges]) for each row of "Read the code"."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Read the code", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].isdigit():
+            names = re.findall(r"`([\w.]+)`", cells[2])
+            spans = [tuple(int(n) for n in part.split("-"))
+                     for part in cells[3].replace(" ", "").split(",")]
+            rows.append((cells[1].strip("`"), names, spans))
+    return rows
+
+
+def _span(path, dotted: str):
+    """(first, last) line of a function or class, `Class.method` or a top-level name."""
+    node = ast.parse(path.read_text())
+    for part in dotted.split("."):
+        node = next(n for n in ast.walk(node) if isinstance(
+            n, (ast.FunctionDef, ast.ClassDef)) and n.name == part)
+    return node.lineno, node.end_lineno
+
+
+def test_the_readmes_reading_path_names_real_code_and_its_lines():
+    rows = _reading_path()
+    assert len(rows) == 9, rows
+    engine = 0
+    for number, (file, names, spans) in enumerate(rows, start=1):
+        path = ROOT / file
+        assert path.exists(), file
+        actual = sorted(_span(path, name) for name in names)
+        # Adjacent names read as one range ("127-198" for apply and its helpers).
+        merged = [list(actual[0])]
+        for first, last in actual[1:]:
+            if first - merged[-1][1] <= 5:  # only blank lines or a comment between
+                merged[-1][1] = last
+            else:
+                merged.append([first, last])
+        assert [tuple(m) for m in merged] == spans, (
+            f"README row {number} ({file}): the lines are now "
+            + ", ".join(f"{a}-{b}" for a, b in merged))
+        if number <= 5:
+            engine += sum(b - a + 1 for a, b in merged)
+    assert engine <= ENGINE_BUDGET, f"the engine's path is {engine} lines"
+    readme = (ROOT / "README.md").read_text()
+    assert f"rows 1 to 5) is {engine} lines" in readme
+    assert f"within {ENGINE_BUDGET} lines" in readme
