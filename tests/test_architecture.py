@@ -144,18 +144,23 @@ def test_a_tool_sees_every_op_and_every_backward_step_through_the_seam():
 
 
 def test_normal_runs_have_no_active_tool_and_modules_only_while_they_run():
-    seen = []
+    # Outside a Module's forward no tool runs; inside it, one: the stack that notes which
+    # module made each op (the drawings group ops by it), gone again when forward returns.
+    from minigrad.debug.modules import ModuleStack
+
+    during = []
 
     class Probe(Linear):
         def forward(self, x):
-            seen.append(len(hooks.active()))
+            during.append([type(tool) for tool in hooks.active()])
             return super().forward(x)
 
     assert hooks.active() == ()
     (mg.ones(3, requires_grad=True) * 2).sum().backward()
     assert hooks.active() == ()
-    Probe(3, 2)(mg.ones(1, 3))
-    assert seen == [1] and hooks.active() == ()  # the module stack, during forward only
+    y = Probe(3, 2)(mg.ones(1, 3, requires_grad=True))
+    assert during == [[ModuleStack]] and hooks.active() == ()
+    assert y._ctx.note("module") is not None  # the op knows the module that made it
 
 
 def test_tools_are_per_thread():

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from attention import Linear, cross_entropy
+from attention import LayerNorm, Linear, MultiHeadAttention, cross_entropy
+from attention import scaled_dot_product_attention as attend
 from attention.language_model import CausalLM
+from attention.positional import LearnedPositionalEmbedding, SinusoidalPositionalEncoding
 from attention.settings import TrainConfig
 from minigrad.optim import SGD, Adam, clip_grad_norm_
 
@@ -308,3 +310,145 @@ def test_an_op_that_would_make_python_objects_is_refused():
 def test_adding_a_string_gives_a_named_error():
     with pytest.raises(TypeError, match="^add: "):
         mg.ones(2) + "a"
+
+
+# ---- refused by name: options that would drop a gradient, shapes that must not broadcast,
+# sizes that cannot work, values that are not numbers; a refused backward changes nothing,
+# so it can be retried
+
+@pytest.mark.parametrize("make, message", [
+    (lambda x: x * 1j, "mul: complex numbers are not supported"),
+    (lambda x: mg.tensor([1j, 2.0]), "tensor: complex numbers are not supported"),
+    (lambda x: x.clip(mg.tensor(0.5, requires_grad=True)), "clip: min is a tensor that "
+     "requires grad"),
+    (lambda x: mg.clip(x, max=mg.tensor(0.5, requires_grad=True)), "clip: max is a tensor"),
+    (lambda x: x.masked_fill(np.array([True, False]), mg.tensor(1.0, requires_grad=True)),
+     "masked_fill: value is a tensor that requires grad"),
+    (lambda x: mg.masked_fill(x, np.array([True, False]),
+                              value=mg.tensor(1.0, requires_grad=True)), "masked_fill: value"),
+    (lambda x: mg.tensor([x, x]), "use mg.stack"),
+])
+def test_an_operand_whose_gradient_would_be_dropped_is_refused(make, message):
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(TypeError, match=message):
+        make(x)
+
+
+def test_integer_logits_are_refused_rather_than_giving_an_integer_loss():
+    with pytest.raises(TypeError, match="cross_entropy: logits must be floating point"):
+        cross_entropy(mg.tensor([[1, 2, 4]]), [0])
+
+
+@pytest.mark.parametrize("mask", [np.array([0.5, 1.0]), np.array([True]), np.ones((2, 2), bool)])
+def test_a_cross_entropy_mask_must_be_boolean_of_the_targets_shape(mask):
+    with pytest.raises(ValueError, match="cross_entropy: mask must be boolean"):
+        cross_entropy(mg.ones(2, 3), [0, 1], mask=mask)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: LayerNorm(4)(mg.ones(2, 1)), r"LayerNorm\(4\): input of shape \(2, 1\)"),
+    (lambda: SinusoidalPositionalEncoding(4, 8)(mg.ones(2, 3, 1)),
+     "SinusoidalPositionalEncoding: input of shape"),
+    (lambda: LearnedPositionalEmbedding(8, 4)(mg.ones(2, 3, 1)),
+     "LearnedPositionalEmbedding: input of shape"),
+    (lambda: attend(mg.ones(2, 4, 4), mg.ones(2, 4, 4), mg.ones(2, 4, 4),
+                    mask=np.ones((5, 2, 4, 4), bool)), "mask of shape .* does not broadcast"),
+    (lambda: MultiHeadAttention(8, 2)(mg.ones(2, 3, 8), context=mg.ones(1, 3, 8)),
+     "context of shape"),
+    (lambda: mg.ones(2).masked_fill(np.ones((2, 2), bool), 0.0), "masked_fill: mask of shape"),
+    (lambda: mg.split(mg.ones(4), [3, -1, 2]), "split: sizes must be non-negative"),
+    (lambda: mg.ones(2, requires_grad=True).clip(np.zeros((3, 2))),
+     r"clip: min of shape \(3, 2\) does not fit"),
+])
+def test_a_shape_that_would_silently_broadcast_is_refused(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("bad_grad, message", [
+    (0, r"holds .grad = 0 \(int\); set it to None"),
+    (np.zeros(3), r"holds .grad = an array of shape \(3,\)"),
+])
+def test_a_bad_grad_on_a_leaf_is_refused_before_anything_is_freed(bad_grad, message):
+    w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = ((w * w).exp() * 3.0).sum()
+    w.grad = bad_grad
+    with pytest.raises(ValueError, match=message):
+        loss.backward()
+    w.grad = None
+    loss.backward()  # the retry works: nothing was freed by the refused one
+    np.testing.assert_allclose(w.grad, 6 * w.data * np.exp(w.data ** 2), rtol=1e-6)
+
+
+def test_iterating_a_0d_tensor_is_an_error_not_an_empty_list():
+    with pytest.raises(TypeError, match="iteration over a 0-d tensor"):
+        list(mg.tensor(3.0))
+    rows = list(mg.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True))
+    assert [r.data.tolist() for r in rows] == [[1.0, 2.0], [3.0, 4.0]]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: MultiHeadAttention(8, 0), "MultiHeadAttention: n_heads must be a positive integer"),
+    (lambda: MultiHeadAttention(8, -2), "MultiHeadAttention: n_heads must be a positive"),
+    (lambda: Linear(0, 3), "Linear: in_features must be a positive"),
+    (lambda: Linear(3, -1), "Linear: out_features must be a positive"),
+    (lambda: __import__("attention").Embedding(-1, 2), "Embedding: num_embeddings must be"),
+    (lambda: LayerNorm(0), "LayerNorm: d_model must be a positive integer"),
+    (lambda: Linear(3, 2)(mg.tensor(1.0)), "Linear: input of shape "
+     r"\(\) is 0-d"),
+    (lambda: attend(mg.tensor(1.0), mg.ones(2), mg.ones(2)), "scaled_dot_product_attention: "
+     r"q \(\), k \(2,\)"),
+])
+def test_a_size_or_rank_that_cannot_work_is_refused_by_name(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_strings_and_objects_are_refused_and_an_empty_axis_tuple_sums_nothing():
+    for bad in ("abc", [{"a": 1}]):
+        with pytest.raises(TypeError, match="tensor: values of dtype .* are not supported"):
+            mg.tensor(bad)
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.sum(axis=()).data.tolist() == x.data.tolist()  # as NumPy (documented)
+
+
+def test_a_grad_of_strings_or_a_complex_gradient_is_refused_before_anything_runs():
+    w = mg.tensor([1.0, 2.0], requires_grad=True, name="w")
+    loss = (w * w).sum()
+    w.grad = np.array(["a", "b"])
+    with pytest.raises(ValueError, match="dtype <U1"):
+        loss.backward()
+    w.grad = None
+    y = w * 2.0
+    with pytest.raises(TypeError, match="the gradient must hold real numbers"):
+        y.backward(np.array([1 + 1j, 1.0]))
+    loss.backward()  # nothing was freed by either refusal
+    np.testing.assert_allclose(w.grad, 2 * w.data)
+
+
+def test_a_fill_value_bigger_than_the_tensor_is_refused():
+    with pytest.raises(ValueError, match=r"masked_fill: value of shape \(5, 2\) does not fit"):
+        mg.ones(2).masked_fill(np.array([True, False]), np.zeros((5, 2)))
+
+
+def test_an_optimizer_refuses_a_learning_rate_that_is_not_finite():
+    from minigrad.nn import Parameter
+    from minigrad.optim import SGD, Adam
+
+    for optimizer, lr in ((Adam, float("nan")), (SGD, float("inf"))):
+        with pytest.raises(ValueError, match="learning rate must be a finite positive"):
+            optimizer([Parameter(np.zeros(2))], lr=lr)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: mg.tensor([[1, 2], [3]]), ValueError, "tensor: nested lists of different"),
+    (lambda: __import__("attention").softmax(mg.ones(3), axis=5), ValueError,
+     "softmax: axis 5 is out of range"),
+    (lambda: mg.split(mg.ones(4), 2.0), TypeError, "split: give a size"),
+    (lambda: __import__("attention.positional").positional.SinusoidalPositionalEncoding(
+        4, max_len=-1), ValueError, "max_len must be a positive integer"),
+    (lambda: mg.zeros(0, 3).max(axis=0), ValueError, "max: cannot reduce over an empty axis"),
+])
+def test_more_bad_arguments_are_refused_by_name(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
