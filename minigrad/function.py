@@ -194,6 +194,9 @@ def _record(ctx, inputs, arrays, attrs, result):
     ctx.versions = tuple([x._counter[0] if x is not None else 0 for x in inputs])
     ctx.out_version = result._counter[0]
     ctx.seq = next(_creation_counter)
+    module = hooks.current_module()
+    if module is not None:  # inside a Module's forward: the drawings group ops by module
+        ctx.add_note("module", module)
     result._requires_grad = True
     result._ctx = ctx
 

@@ -14,10 +14,14 @@ It only calls the tools that are active on the current thread, at four points:
                                       and, per input, the gradient sent to it (unbroadcast,
                                       in the input's dtype; None where none was sent)
 
-Outside a Module's forward, and with no tool switched on, the list is empty and the engine
-pays one falsy check per op and per node. (While a Module's forward runs, one tool is
-active: it notes which module made each op, for the drawings; see debug/modules.py.) A
-tool keeps what it learns about a node in `ctx.notes` (a dict, made on first use).
+With no tool switched on, the list is empty and the engine pays one falsy check per op
+and per node. A tool keeps what it learns about a node in `ctx.notes` (a dict, made on
+first use).
+
+Besides the tools, the seam holds one more per-thread thing: the module whose forward is
+running (`enter_module`, set by Module.__call__). Each op recorded meanwhile notes it
+(ctx.note("module")), so a drawing made later can box a layer's ops together and the
+step-through table can say `attn.q_proj: matmul`, with no tool active while the model ran.
 
     class CountOps(Tool):
         def __init__(self):
@@ -53,9 +57,10 @@ class Tool:
 
 
 class _Active(threading.local):
-    """Per-thread state: each thread starts with no tools (a class attribute default)."""
+    """Per-thread state: each thread starts with no tools and no module (class defaults)."""
 
     tools: tuple = ()
+    modules: tuple = ()  # the Modules whose forward is running, outermost first
 
 
 _active = _Active()
@@ -75,6 +80,21 @@ def remove(tool: Tool) -> None:
     tools = list(_active.tools)
     tools.remove(tool)
     _active.tools = tuple(tools)
+
+
+def enter_module(module) -> None:
+    """Module.__call__ runs `module`'s forward: ops recorded until exit_module note it."""
+    _active.modules = _active.modules + (module,)
+
+
+def exit_module(module) -> None:
+    _active.modules = _active.modules[:-1]
+
+
+def current_module():
+    """The innermost Module whose forward is running on this thread, or None."""
+    modules = _active.modules
+    return modules[-1] if modules else None
 
 
 # Tools that a keyword of backward() switches on (break_on=...): the tools package provides

@@ -13,8 +13,8 @@ from collections import OrderedDict
 
 import numpy as np
 
-from minigrad.debug.modules import enter_module, exit_module
 from minigrad.grad_mode import no_grad
+from minigrad.hooks import enter_module, exit_module
 from minigrad.tensor import Tensor
 
 

@@ -143,24 +143,21 @@ def test_a_tool_sees_every_op_and_every_backward_step_through_the_seam():
     assert hooks.active() == ()
 
 
-def test_normal_runs_have_no_active_tool_and_modules_only_while_they_run():
-    # Outside a Module's forward no tool runs; inside it, one: the stack that notes which
-    # module made each op (the drawings group ops by it), gone again when forward returns.
-    from minigrad.debug.modules import ModuleStack
-
+def test_a_model_runs_with_no_tool_active_and_its_ops_know_their_module():
+    # No tool runs unless one is asked for, inside a Module's forward too; the seam keeps
+    # the running module, and each op recorded there notes it (the drawings group by it).
     during = []
 
     class Probe(Linear):
         def forward(self, x):
-            during.append([type(tool) for tool in hooks.active()])
+            during.append((hooks.active(), hooks.current_module() is self))
             return super().forward(x)
 
-    assert hooks.active() == ()
-    (mg.ones(3, requires_grad=True) * 2).sum().backward()
-    assert hooks.active() == ()
-    y = Probe(3, 2)(mg.ones(1, 3, requires_grad=True))
-    assert during == [[ModuleStack]] and hooks.active() == ()
-    assert y._ctx.note("module") is not None  # the op knows the module that made it
+    probe = Probe(3, 2)
+    y = probe(mg.ones(1, 3, requires_grad=True))
+    assert during == [((), True)] and hooks.current_module() is None
+    assert y._ctx.note("module") is probe
+    assert (mg.ones(2, requires_grad=True) * 2)._ctx.note("module") is None  # outside
 
 
 def test_tools_are_per_thread():
@@ -297,7 +294,7 @@ def test_the_readmes_reading_path_names_real_code_and_its_lines():
         path = ROOT / file
         assert path.exists(), file
         actual = sorted(_span(path, name) for name in names)
-        # Adjacent names read as one range ("127-198" for apply and its helpers).
+        # Adjacent names read as one range ("127-201" for apply and its helpers).
         merged = [list(actual[0])]
         for first, last in actual[1:]:
             if first - merged[-1][1] <= 5:  # only blank lines or a comment between

@@ -9,7 +9,9 @@
     breakpoints.py  backward(break_on="softmax"): pdb inside an op's backward
     explain.py      one node's backward explained: its Jacobian, and J^T . grad
     nodecheck.py    check every node's backward against its own forward
-    modules.py      note which Module ran each op (for drawings and the trace table)
+
+(Which Module ran each op is no tool: the seam keeps the running module and each op notes
+it, see hooks.enter_module.)
 """
 
 from minigrad.debug import breakpoints  # noqa: F401  (it provides backward's break_on=)
