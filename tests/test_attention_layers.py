@@ -508,8 +508,9 @@ def test_positional_longer_than_max_len(layer):
 
 @pytest.mark.parametrize("width", [3, 10, 12, 15, 32])
 def test_layernorm_of_a_constant_float32_row_is_exactly_zero(width):
-    # As in PyTorch: no spread, nothing to normalise. A float32 mean off by one rounding
-    # made these up to 0.5 (width 15, value 12345.678).
+    # As in PyTorch: no spread, nothing to normalise. The statistics are taken in float64,
+    # where such a row's mean is exact; a float32 mean off by one rounding would give
+    # outputs up to 0.5 (width 15, value 12345.678).
     norm = LayerNorm(width)
     rows = np.array([[v] * width for v in (0.1, 1 / 3, 7.3, 12345.678, 3e7)], np.float32)
     y = norm(mg.tensor(rows))

@@ -195,8 +195,8 @@ def test_doctored_optimizer_state_is_refused_before_anything_loads(tmp_path, key
 
 @pytest.mark.slow  # a fuzz over every bit: run by .ci/run
 def test_every_single_bit_flip_in_the_zip_directory_is_refused_or_harmless(tmp_path):
-    # Flipping bits in the archive's index once made members vanish; now the manifest
-    # notices anything missing, and the zip CRCs and SHA-256 catch changed contents.
+    # A flipped bit in the archive's index can make a member vanish: the manifest notices
+    # anything missing, and the zip CRCs and SHA-256 catch changed contents.
     path = _saved(tmp_path)
     data = bytearray(path.read_bytes())
     model, opt = trained_model()
@@ -395,8 +395,8 @@ def test_a_small_unsigned_step_count_loads_and_keeps_counting(tmp_path):
 
 
 def test_numpy_numbers_in_the_metadata_are_saved_as_plain_numbers(tmp_path):
-    # A config or metric computed with NumPy (np.int64 steps, an np.float32 loss) once
-    # failed in json.dumps after the whole run had trained.
+    # A config or metric computed with NumPy (np.int64 steps, an np.float32 loss) is what
+    # json.dumps cannot write, and the save comes after the whole run has trained.
     model, opt = trained_model()
     meta = {"steps": np.int64(300), "loss": np.float32(0.25), "best": [np.float64(np.nan)]}
     save_checkpoint(tmp_path / "ck.npz", model, opt, meta=meta)

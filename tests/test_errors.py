@@ -208,7 +208,7 @@ def _cross_entropy(**kwargs):
     return cross_entropy(t(4, 3), np.array([0, 1, 2, 1]), **kwargs)
 
 
-# Inputs once accepted without a word (and giving a wrong or surprising result).
+# Inputs that would otherwise give a wrong or surprising result without a word.
 CASES += [
     pytest.param(lambda: _module().to(np.int64), TypeError,
                  r"Linear.to: parameters must be floating point .* got int64", id="to-int64"),

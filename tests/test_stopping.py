@@ -206,7 +206,7 @@ def test_a_run_record_that_disagrees_with_itself_is_refused_before_resuming(
     assert path.read_bytes() == before
 
 
-def test_what_once_ended_in_a_traceback_is_one_line_and_a_nonzero_exit(tmp_path, monkeypatch,
+def test_each_failure_of_the_command_is_one_line_and_a_nonzero_exit(tmp_path, monkeypatch,
                                                                        capsys):
     import attention.plots
 
