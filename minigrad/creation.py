@@ -5,7 +5,8 @@ Random tensors come from one seeded generator (`manual_seed`), so a run is repea
 
 import numpy as np
 
-from minigrad.tensor import DEFAULT_FLOAT, Tensor, _as_array
+from minigrad.convert import as_array as _as_array
+from minigrad.tensor import DEFAULT_FLOAT, Tensor
 
 _rng = np.random.default_rng()
 

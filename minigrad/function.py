@@ -26,9 +26,9 @@ import itertools
 import numpy as np
 
 from minigrad import hooks
+from minigrad.convert import as_array
 from minigrad.grad_mode import grad_mode
 from minigrad.tensor import Tensor, describe
-from minigrad.tensor import _as_array as as_array
 
 _creation_counter = itertools.count()  # orders nodes for backward (see autograd.py)
 _tools = hooks._active  # read once per op: which tools (if any) watch this thread

@@ -11,6 +11,7 @@ x.astype(dtype) (cast) and x[index] (getitem). concat, stack and split take or g
 list of tensors and are written beside their ops, in minigrad/ops/join.py.
 """
 
+from minigrad.convert import constant
 from minigrad.ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub
 from minigrad.ops.elementwise import (
     Abs,
@@ -29,7 +30,6 @@ from minigrad.ops.join import concat, split, stack  # noqa: F401 (exported: __al
 from minigrad.ops.matmul import MatMul
 from minigrad.ops.reduce import Max, Mean, Min, Sum, Var
 from minigrad.ops.shape import BroadcastTo, Permute, Reshape, SwapAxes
-from minigrad.tensor import constant
 
 
 def _documented_by(op):

@@ -19,49 +19,6 @@ import numpy as np
 DEFAULT_FLOAT = np.float32
 
 
-def _as_array(data, dtype=None) -> np.ndarray:
-    """NumPy array for `data`; Python floats become float32, float64 arrays stay float64."""
-    if isinstance(data, Tensor):
-        data = data.data
-    elif isinstance(data, (list, tuple)):
-        data = _tensors_as_arrays(data)
-    if dtype is not None:
-        array = np.asarray(data, dtype=dtype)
-    else:
-        was_array = isinstance(data, (np.ndarray, np.generic))
-        try:
-            array = np.asarray(data)
-        except ValueError:
-            raise ValueError("tensor: nested lists of different lengths (a ragged list) "
-                             "cannot make a tensor; every row must have the same length") \
-                from None
-        if not was_array and array.dtype == np.float64:
-            array = array.astype(DEFAULT_FLOAT)  # lists and Python floats: float32, as PyTorch
-    if array.dtype.kind not in "biuf":
-        kind = "complex numbers are" if array.dtype.kind == "c" else \
-            f"values of dtype {array.dtype} are"
-        raise TypeError(f"tensor: {kind} not supported (numbers, booleans, or lists and "
-                        "arrays of them)")
-    return array
-
-
-def _tensors_as_arrays(items):
-    """A list that holds tensors, with each one's array in its place (mg.tensor([a, b])).
-    A tensor that requires grad is refused: the new tensor could not pass its gradient on."""
-    out = []
-    for item in items:
-        if isinstance(item, Tensor):
-            if item.requires_grad:
-                raise TypeError(f"tensor: {describe(item)} in the list requires grad, and a "
-                                "new tensor made from it would drop its gradient; use "
-                                "mg.stack([...]) to keep it, or .detach() to drop it")
-            item = item.data
-        elif isinstance(item, (list, tuple)):
-            item = _tensors_as_arrays(item)
-        out.append(item)
-    return out
-
-
 def describe(tensor, noun=True) -> str:
     """How every message names a tensor: "tensor 'x'" (or "'x'" with noun=False) when it
     has a name, "a tensor" ("an unnamed tensor") when not, "a constant" for None (the slot
@@ -405,31 +362,11 @@ class Tensor:
                                                                      value))
 
 
-def _unwrap(x):
-    return x.data if isinstance(x, Tensor) else x
-
-
-def constant(op: str, what: str, x):
-    """x's array for an op option that takes no gradient (a clip bound, a fill value);
-    a tensor that requires grad is refused, never silently cut from the graph."""
-    if isinstance(x, Tensor):
-        if x.requires_grad:
-            raise TypeError(f"{op}: {what} is {describe(x)} that requires grad, but {op} "
-                            f"gives no gradient to its {what}; pass a number, an array, or "
-                            f"{what}.detach()")
-        return x.data
-    return x
-
-
-def _unwrap_index(index):
-    """Tensors used as indices become their arrays (indices never carry gradients)."""
-    if isinstance(index, tuple):
-        return tuple(_unwrap(i) for i in index)
-    return _unwrap(index)
-
-
-# The engine and the ops import Tensor from this module, so they come after it is defined.
+# The engine, the ops and the conversions import Tensor from this module, so they come
+# after it is defined.
 # isort: off
+from minigrad.convert import as_array as _as_array, constant  # noqa: E402
+from minigrad.convert import unwrap as _unwrap, unwrap_index as _unwrap_index  # noqa: E402
 from minigrad import autograd  # noqa: E402
 from minigrad.ops.arithmetic import Add, Div, Mul, Neg, Pow, Sub  # noqa: E402
 from minigrad.ops.elementwise import (  # noqa: E402

@@ -14,9 +14,10 @@ from minigrad import hooks
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "minigrad"
-ENGINE = ["minigrad.tensor", "minigrad.function", "minigrad.autograd", "minigrad.grad_mode"]
+ENGINE = ["minigrad.tensor", "minigrad.function", "minigrad.autograd", "minigrad.grad_mode",
+          "minigrad.checks", "minigrad.convert"]
 CORE = ENGINE + ["minigrad.hooks", "minigrad.broadcast", "minigrad.creation",
-                 "minigrad.functional", "minigrad.ops"]
+                 "minigrad.functional", "minigrad.ops", "minigrad.nn"]
 TOOLS = "minigrad.debug"
 
 
