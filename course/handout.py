@@ -228,8 +228,8 @@ _TOOLS = """## Tools that help
   backward is wrong; `viz.draw(loss)` (from `minigrad import viz`) draws the graph with
   names, shapes and gradients, and `report.draw()` colours the failing ops.
 - `with mg.trace_backward() as trace: loss.backward()` records backward step by step
-  (`print(trace)`, `trace.to_html("backprop.html")`); `loss.backward(break_on="softmax")`
-  stops in pdb at the top of that op's backward, every local a NumPy array.
+  (`print(trace)`, `trace.to_html("backprop.html")`); `with mg.break_on("softmax"):
+  loss.backward()` stops in pdb at the top of that op's backward, every local a NumPy array.
 - `with mg.detect_anomaly():` raises at the first NaN or inf, naming the op and your line.
 - The notebooks in `examples/` (the "Learn" section below) run on your code: those that
   train or use attention stop with `NotImplementedError` until the tasks they need are

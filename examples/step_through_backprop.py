@@ -44,7 +44,8 @@ def main(argv=None):
         loss = cross_entropy(model(ids), targets)
 
     if args.break_on:
-        loss.backward(break_on=args.break_on)
+        with mg.break_on(args.break_on):
+            loss.backward()
         print(f"backward finished; loss {loss.item():.4f}")
         return
 

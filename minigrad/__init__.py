@@ -12,8 +12,8 @@ from minigrad.functional import *  # noqa: F403
 from minigrad.functional import __all__ as _functional_names
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.debug import (
-    AnomalyError, check_function, check_graph, detect_anomaly, explain, record_sources,
-    trace_backward,
+    AnomalyError, break_on, check_function, check_graph, detect_anomaly, explain,
+    record_sources, trace_backward,
 )
 from minigrad import nn, optim  # noqa: E402  (after the core they build on)
 
@@ -22,8 +22,8 @@ __all__ = [
     "is_grad_enabled", "tensor", "zeros", "ones", "full", "randn", "rand", "arange",
     "zeros_like", "ones_like", "randn_like", "rand_like", "manual_seed",
     "default_generator", "gradcheck", "GradcheckError", "check_graph", "check_function",
-    "detect_anomaly", "record_sources", "AnomalyError", "trace_backward", "explain", "nn",
-    "optim",
+    "detect_anomaly", "record_sources", "AnomalyError", "trace_backward", "explain",
+    "break_on", "nn", "optim",
     *_functional_names,
 ]
 __version__ = "0.1.0"

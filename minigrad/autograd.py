@@ -84,20 +84,14 @@ def backpropagate(root, grad, order, step):
 
 # ---- backward() and its helpers -------------------------------------------------------
 
-def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_grads=True):
+def backward(root, grad=None, retain_graph=False, intermediate_grads=True):
     """Backpropagate from `root`, accumulating into the `.grad` of every tensor on the way.
 
     intermediate_grads=False keeps .grad on leaves (parameters, inputs) only, as PyTorch
-    does: less memory for a training loop that never looks at the others.
-
-    break_on: an op (its class, class name or op name, e.g. "Softmax" or "matmul"), or a
-    list of them: stop in pdb at the first line of that op's backward every time it runs."""
+    does: less memory for a training loop that never looks at the others."""
     grad = checks.first_gradient(root, grad)
     order = topological_order(root)
     checks.check_graph(order)  # before touching any .grad: a refused backward changes nothing
-    extra = (hooks.tool_for("break_on", break_on),) if break_on is not None else ()
-    for tool in extra:
-        hooks.add(tool)
     step = Bookkeeper(retain_graph, intermediate_grads)
     try:
         for tool in step.tools:
@@ -105,9 +99,6 @@ def backward(root, grad=None, retain_graph=False, break_on=None, intermediate_gr
         backpropagate(root, grad, order, step)
     except bdb.BdbQuit as quit:
         _stopped_in_the_debugger(quit, step, order)
-    finally:
-        for tool in extra:
-            hooks.remove(tool)
 
 
 class BackwardStopped(RuntimeError):
@@ -117,8 +108,8 @@ class BackwardStopped(RuntimeError):
 
 def _stopped_in_the_debugger(quit, step, order):
     """`q` in pdb inside an op's backward: say once that the gradients are incomplete. Under
-    `python -m pdb` the quit goes on to pdb, which ends the program quietly; at a break_on
-    stop, nothing outside would catch it, so it becomes one clear error."""
+    `python -m pdb` the quit goes on to pdb, which ends the program quietly; at a
+    mg.break_on stop, nothing outside would catch it, so it becomes one clear error."""
     op = step.current.fn.name if step.current is not None else "an op"
     message = (f"backward stopped: you quit the debugger in {op}.backward, so the gradients "
                f"are incomplete ({step.kept} of {len(order)} tensors got theirs, some only "
@@ -174,9 +165,7 @@ class Bookkeeper:
             grad = np.asarray(grad)
         self.current = ctx
         try:
-            grads = self._run_by_a_tool(ctx, grad) if self.tools else None
-            if grads is None:
-                grads = ctx.fn.backward(ctx, grad)
+            grads = ctx.fn.backward(ctx, grad)
         except bdb.BdbQuit:
             raise  # `q` in the debugger: not a failure of the op (see backward())
         except Exception as error:
@@ -198,12 +187,3 @@ class Bookkeeper:
         if not self.retain_graph:
             ctx.free()
         return sent
-
-    def _run_by_a_tool(self, ctx, grad):
-        """The gradients from the first tool that runs this backward itself (break_on runs
-        it under pdb), or None."""
-        for tool in self.tools:
-            grads = tool.run_backward(ctx, grad)
-            if grads is not None:
-                return grads
-        return None

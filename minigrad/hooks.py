@@ -1,15 +1,13 @@
 """The one seam between the engine and the tools: a per-thread list of active tool objects.
 
 The engine (function.py, autograd.py) knows nothing about drawings, anomaly mode or pdb.
-It only calls the tools that are active on the current thread, at four points:
+It only calls the tools that are active on the current thread, at three points:
 
     on_forward(ctx, arrays, result)   after every op's forward; ctx.recorded says whether
                                       the node joined the graph (ctx.fn, ctx.inputs and
                                       ctx.attrs are always set)
     on_backward_begin(root, order)    when backward() starts, with the nodes it will visit
-    run_backward(ctx, grad)           return None to let the engine call ctx.fn.backward,
-                                      or the gradients, having run it yourself (break_on
-                                      runs it under pdb)
+                                      (break_on marks the ones to stop in; trace numbers them)
     on_backward(ctx, grad, grads)     after a node's backward: the gradient that arrived
                                       and, per input, the gradient sent to it (unbroadcast,
                                       in the input's dtype; None where none was sent)
@@ -48,9 +46,6 @@ class Tool:
 
     def on_backward_begin(self, root, order):
         pass
-
-    def run_backward(self, ctx, grad):
-        return None
 
     def on_backward(self, ctx, grad, grads):
         pass
@@ -95,23 +90,6 @@ def current_module():
     """The innermost Module whose forward is running on this thread, or None."""
     modules = _active.modules
     return modules[-1] if modules else None
-
-
-# Tools that a keyword of backward() switches on (break_on=...): the tools package provides
-# them when it is imported, so the engine can offer the keyword without importing a tool.
-_providers: dict = {}
-
-
-def provide(keyword: str, make_tool) -> None:
-    """Let `backward(keyword=value)` activate `make_tool(value)` for that one call."""
-    _providers[keyword] = make_tool
-
-
-def tool_for(keyword: str, value) -> Tool:
-    if keyword not in _providers:
-        raise RuntimeError(f"backward: {keyword}= needs the debugging tools; import minigrad "
-                           "(which loads minigrad.debug) first")
-    return _providers[keyword](value)
 
 
 @contextlib.contextmanager

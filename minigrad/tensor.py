@@ -126,12 +126,12 @@ class Tensor:
         """How many times this tensor's data (or data it shares) has been assigned."""
         return self._counter[0]
 
-    def backward(self, grad=None, retain_graph=False, break_on=None, intermediate_grads=True):
+    def backward(self, grad=None, retain_graph=False, intermediate_grads=True):
         """Compute the gradient of this tensor with respect to every tensor it depends on.
 
-        break_on="Softmax" (an op's class or name) stops in pdb inside that op's backward;
-        intermediate_grads=False gives .grad to leaves only (less memory, for training)."""
-        autograd.backward(self, grad, retain_graph=retain_graph, break_on=break_on,
+        intermediate_grads=False gives .grad to leaves only (less memory, for training). To
+        stop in pdb inside an op's backward: `with mg.break_on("softmax"): y.backward()`."""
+        autograd.backward(self, grad, retain_graph=retain_graph,
                           intermediate_grads=intermediate_grads)
 
     def zero_grad(self):

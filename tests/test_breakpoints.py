@@ -31,7 +31,8 @@ def test_pdb_stops_inside_softmax_backward_prints_a_shape_and_continues():
 def test_break_on_an_op_that_is_not_in_the_graph_warns():
     x = mg.ones(2, requires_grad=True)
     with pytest.warns(UserWarning, match="break_on='softmaxx' matches no op"):
-        (x * 2).sum().backward(break_on="softmaxx")
+        with mg.break_on("softmaxx"):
+            (x * 2).sum().backward()
 
 
 SCRIPT = """
@@ -41,14 +42,16 @@ from attention import softmax
 x = mg.tensor([[0.5, 1.0, -1.0]], requires_grad=True, name="x")
 w = mg.tensor([2.0, 1.0, 0.5], requires_grad=True, name="w")
 loss = softmax(x * w).sum()
-loss.backward({options})  # THE LEARNER'S LINE
+{backward}
 print("after backward:", w.grad is not None)
 """
 
 
 def run_script(tmp_path, commands, options="", under_pdb=False):
     path = tmp_path / "learner.py"
-    path.write_text(SCRIPT.format(options=options))
+    line = "loss.backward()  # THE LEARNER'S LINE"
+    backward = f"with mg.break_on({options}):\n    {line}" if options else line
+    path.write_text(SCRIPT.format(backward=backward))
     command = [sys.executable] + (["-m", "pdb"] if under_pdb else []) + [str(path)]
     return subprocess.run(command, input="".join(c + "\n" for c in commands),
                           capture_output=True, text=True, timeout=60, cwd=ROOT,
@@ -56,7 +59,7 @@ def run_script(tmp_path, commands, options="", under_pdb=False):
 
 
 def test_q_at_a_break_on_stop_stops_backward_with_one_clear_error(tmp_path):
-    done = run_script(tmp_path, ["q"], options="break_on='softmax'")
+    done = run_script(tmp_path, ["q"], options="'softmax'")
     assert done.returncode == 1
     assert "after backward" not in done.stdout  # never reported as finished
     assert "BackwardStopped: backward stopped: you quit the debugger in softmax.backward, " \
@@ -78,7 +81,7 @@ def test_q_at_a_breakpoint_in_an_ops_backward_under_python_m_pdb_quits_cleanly(t
 
 def test_up_from_a_break_on_stop_reaches_the_engine_and_the_learners_line(tmp_path):
     done = run_script(tmp_path, ["where", "p ctx"] + ["up"] * 8 + ["c"],
-                      options="break_on='softmax'")
+                      options="'softmax'")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "backpropagate()" in out and "autograd.py" in out  # the engine loop
@@ -103,7 +106,7 @@ def test_explain_at_a_break_on_stop_prints_the_jacobian_then_backward_goes_on(tm
     # A real pdb session through a pipe: the alias works at the stop, after `up` (it
     # explains the stopped op, whatever frame is shown), and `c` finishes backward.
     done = run_script(tmp_path, ["explain", "up", "explain", "c"],
-                      options="break_on='softmax'")
+                      options="'softmax'")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "'explain' shows why it sends what it sends" in out

@@ -6,7 +6,7 @@
     page.py         the step-through page: an HTML player of a trace
     anomaly.py      stop at the first NaN or inf, naming the op and your line
     sources.py      record the line of your code that created each op
-    breakpoints.py  backward(break_on="softmax"): pdb inside an op's backward
+    breakpoints.py  with break_on("softmax"): loss.backward() stops in pdb in that op
     explain.py      one node's backward explained: its Jacobian, and J^T . grad
     nodecheck.py    check every node's backward against its own forward
 
@@ -14,12 +14,12 @@
 it, see hooks.enter_module.)
 """
 
-from minigrad.debug import breakpoints  # noqa: F401  (it provides backward's break_on=)
 from minigrad.debug.anomaly import AnomalyError, detect_anomaly
+from minigrad.debug.breakpoints import break_on
 from minigrad.debug.explain import explain
 from minigrad.debug.nodecheck import check_function, check_graph
 from minigrad.debug.sources import record_sources
 from minigrad.debug.trace import trace_backward
 
-__all__ = ["AnomalyError", "detect_anomaly", "explain", "record_sources", "check_graph",
+__all__ = ["AnomalyError", "break_on", "detect_anomaly", "explain", "record_sources", "check_graph",
            "check_function", "trace_backward"]

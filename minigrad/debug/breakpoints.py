@@ -1,19 +1,22 @@
 """break_on: stop in pdb at the first line of an op's backward, every time it runs.
 
-    loss.backward(break_on="softmax")   # an op's class, class name or op name, or a list
+    with mg.break_on("softmax"):   # an op's class, class name or op name, or a list
+        loss.backward()
 
-Under VS Code's debugger (debugpy), pdb cannot run (both want sys.settrace): the editor
-stops on the line that calls the op's backward instead, and Step Into enters it.
+A tool like the others: when backward begins, it marks the nodes of the named ops, and
+when the engine calls a marked node's backward, it stops there. Under VS Code's debugger
+(debugpy), pdb cannot run (both want sys.settrace): the editor stops on the line that
+calls the op's backward instead, and Step Into enters it.
 
 At the prompt, `explain` shows why this op sends what it sends (its formula, its local
 Jacobian and J^T . grad; see explain.py), `p grad.shape` the gradient arriving at the op's
 output, `p ctx` the op, its inputs and where it was created, `p ctx.saved_arrays` what its
-forward kept; `n`
-steps through the backward line by line, `up` walks to the engine loop and on to your
-`loss.backward()` line, `c` continues, and `q` stops backward with a BackwardStopped error
-(the gradients are then incomplete).
+forward kept; `n` steps through the backward line by line, `up` walks to the engine loop
+and on to your `loss.backward()` line, `c` continues, and `q` stops backward with a
+BackwardStopped error (the gradients are then incomplete).
 """
 
+import contextlib
 import sys
 import warnings
 
@@ -22,10 +25,11 @@ from minigrad.debug.sources import user_stacklevel
 
 
 class BreakOn(hooks.Tool):
-    """Runs the backward of the named ops under pdb."""
+    """Marks the nodes of the named ops when backward begins; stops in each one's backward."""
 
     def __init__(self, ops):
         self.ops = ops
+        self.marked = []  # (ctx, its op): put back when the block ends
 
     def matches(self, ctx) -> bool:
         """Whether the op of `ctx` is one that break_on names (class, class name or op name)."""
@@ -38,26 +42,37 @@ class BreakOn(hooks.Tool):
         return False
 
     def on_backward_begin(self, root, order):
-        if not any(t._ctx is not None and self.matches(t._ctx) for t in order):
-            ops = sorted({t._ctx.fn.__name__ for t in order if t._ctx is not None})
+        nodes = [t._ctx for t in order if t._ctx is not None]
+        matched = [ctx for ctx in nodes if self.matches(ctx)]
+        if not matched:
+            ops = sorted({ctx.fn.__name__ for ctx in nodes})
             warnings.warn(f"backward: break_on={self.ops!r} matches no op of this graph; its "
                           f"ops are {ops}", stacklevel=user_stacklevel())
+        for ctx in matched:
+            # The node's op, for this backward only, is one whose backward stops first.
+            self.marked.append((ctx, ctx.fn))
+            ctx.fn = _stopping(ctx.fn, self)
 
-    def run_backward(self, ctx, grad):
-        if not self.matches(ctx):
-            return None
+    def unmark(self):
+        for ctx, op in self.marked:
+            ctx.fn = op
+        self.marked.clear()
+
+    def stop_in(self, op, ctx, grad):
+        """Run `op`'s backward for `ctx` under the debugger, stopped at its first line."""
+        ctx.fn = op  # the node is itself again: explain, `p ctx` and errors see the op
         ide = _ide_debugger()
         if ide is not None:
             return _stop_in_the_ide(ide, ctx, grad)
         import bdb  # here, not at the top: importing pdb costs every `import minigrad`
 
-        print(f"--- break_on={self.ops!r}: stopping in {ctx.fn.__name__}.backward "
+        print(f"--- break_on={self.ops!r}: stopping in {op.__name__}.backward "
               f"(incoming gradient {grad.shape}){ctx.where()}. 'explain' shows why it sends "
               "what it sends, 'p ctx' the op, 'up' walks to the engine and to your "
               "backward() line, 'c' continues, 'q' stops backward ---")
         debugger = _Debugger()
         debugger.node = (ctx, grad)
-        code = ctx.fn.backward.__code__
+        code = op.backward.__code__
         # A one-time breakpoint at the backward's first line, with tracing started from
         # the outermost frame: so the stop has the whole stack (where, up) above it.
         debugger.set_break(code.co_filename, code.co_firstlineno, temporary=True,
@@ -65,14 +80,35 @@ class BreakOn(hooks.Tool):
         previous = sys.gettrace()
         _trace_all_frames(debugger, sys._getframe())
         try:
-            grads = ctx.fn.backward(ctx, grad)
+            return op.backward(ctx, grad)
         except bdb.BdbQuit as quit:
             quit.from_break_on = True  # the engine turns it into one clear error
             raise
         finally:
             sys.settrace(previous)
             debugger.clear_all_breaks()
-        return grads if grads is not None else (None,)
+
+
+@contextlib.contextmanager
+def break_on(ops):
+    """Inside the block, every backward stops in pdb at the first line of the named ops'
+    backward (an op's class, its class name or op name, e.g. "Softmax" or "matmul", or a
+    list of them), each time it runs."""
+    tool = BreakOn(ops)
+    try:
+        with hooks.using(tool):
+            yield tool
+    finally:
+        tool.unmark()
+
+
+def _stopping(op, tool):
+    """A subclass of `op` whose backward stops in the debugger, then runs op's own."""
+    def backward(ctx, grad):
+        return tool.stop_in(op, ctx, grad)
+
+    return type(op.__name__, (op,), {"backward": staticmethod(backward),
+                                     "__doc__": op.__doc__, "__module__": op.__module__})
 
 
 def _ide_debugger():
@@ -91,8 +127,7 @@ def _stop_in_the_ide(debugpy, ctx, grad):
     print(f"--- break_on={ctx.fn.name!r}: stopped on the call of {ctx.fn.__name__}.backward "
           f"(incoming gradient {grad.shape}){ctx.where()}; Step Into (F11) enters it ---")
     debugpy.breakpoint()
-    grads = ctx.fn.backward(ctx, grad)  # Step Into (F11) here enters the op's backward
-    return grads if grads is not None else (None,)
+    return ctx.fn.backward(ctx, grad)  # Step Into (F11) here enters the op's backward
 
 
 def _debugger_class():
@@ -136,6 +171,3 @@ def _trace_all_frames(debugger, frame):
         frame = frame.f_back
     debugger.set_continue()
     sys.settrace(debugger.trace_dispatch)
-
-
-hooks.provide("break_on", BreakOn)

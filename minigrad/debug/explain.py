@@ -227,6 +227,6 @@ def explain(tensor, grad=None) -> Explanation:
 
 
 def explain_node(ctx, grad) -> Explanation:
-    """The same for a node (a Context) and the gradient arriving at it: what a break_on
+    """The same for a node (a Context) and the gradient arriving at it: what an mg.break_on
     stop or a trace step has at hand."""
     return Explanation(ctx, grad)
