@@ -118,7 +118,10 @@ def _check_regions(root: Path, files: list):
 
 # Sections of the repository's README that are not for students (they speak of the
 # instructor's commands and of folders a handout leaves out).
-INSTRUCTOR_SECTIONS = ("## For instructors", "## Tests and benchmarks")
+# Left out of a handout's README: the instructors' sections, and the reading path, whose
+# line numbers are the repository's (a handout's blanked regions are shorter, and several
+# of its rows are the student's own tasks).
+INSTRUCTOR_SECTIONS = ("## For instructors", "## Tests and benchmarks", "## Read the code")
 
 
 def library_readme(text: str) -> str:

@@ -7,6 +7,7 @@ import threading
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import minigrad as mg
 from attention import Linear
@@ -260,7 +261,7 @@ def test_the_library_knows_nothing_of_courses(tmp_path):
 
 # ---- the reading path in the README -------------------------------------------------------
 
-ENGINE_BUDGET = 180  # lines of rows 1 to 5 (the engine's part of the path), as the README says
+ENGINE_BUDGET = 200  # lines of rows 1 to 5 (the engine's part of the path), as the README says
 
 
 def _reading_path():
@@ -288,6 +289,9 @@ def _span(path, dotted: str):
 
 
 def test_the_readmes_reading_path_names_real_code_and_its_lines():
+    if (ROOT / ".minigrad-handout").exists():
+        pytest.skip("a handout's README leaves out the reading path: its line numbers are "
+                    "the repository's")
     rows = _reading_path()
     assert len(rows) == 9, rows
     engine = 0

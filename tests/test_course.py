@@ -185,6 +185,7 @@ def test_a_full_handout_holds_no_solution_imports_cleanly_and_grades_zero(tmp_pa
         assigned = name + ' = """'  # (split, so that this file does not match itself)
         assert not [p for p, text in texts.items() if assigned in text], name
     readme = (out / "README.md").read_text()
+    assert "## Read the code" not in readme  # its line numbers are the repository's
     for task in TASKS:
         assert f"| {task.number} | {task.title} | {task.points} |" in readme
     imported = subprocess.run([sys.executable, "-c", "import minigrad, attention, "

@@ -5,6 +5,8 @@ the gradients it sends, a prediction by a measurement), so reading them does not
 answer away.
 """
 
+import numpy as np
+
 UNANSWERED = "Not yet. Write your answer in the cell (it is still None), then run it again."
 
 
@@ -20,3 +22,20 @@ def unanswered(answer) -> bool:
         print(UNANSWERED)
         return True
     return False
+
+
+def as_numbers(answer):
+    """The learner's answer as a NumPy array: a minigrad Tensor counts as its .data, a list
+    or a NumPy scalar as the array it makes."""
+    from minigrad import Tensor
+
+    return np.asarray(answer.data if isinstance(answer, Tensor) else answer)
+
+
+def run_learners_function(function, *args):
+    """(the result of the learner's function, None), or (None, what went wrong in words):
+    an error in the learner's code is reported, never raised out of the check cell."""
+    try:
+        return function(*args), None
+    except Exception as error:
+        return None, f"your function raised {type(error).__name__}: {error}"

@@ -39,8 +39,9 @@ def check_powers(answer) -> bool:
     if pair is None:
         return False
     s = np.log([1.0, 2.0, 3.0])
-    once = np.allclose(pair[0], weights_of(s), atol=1e-3)
-    twice = np.allclose(pair[1], weights_of(2 * s), atol=1e-3)
+    # Two decimals are enough: 0.17 for 1/6 is the idea, not a slip.
+    once = np.allclose(pair[0], weights_of(s), atol=6e-3)
+    twice = np.allclose(pair[1], weights_of(2 * s), atol=6e-3)
     if once and twice:
         return say(True, "e^(c log a) = a^c: multiplying the scores by c raises the weights to "
                    "the power c before they are normalised again, so the largest one gains "

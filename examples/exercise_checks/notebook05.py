@@ -4,7 +4,7 @@ import numpy as np
 
 import minigrad as mg
 from attention import MultiHeadAttention
-from exercise_checks import say, unanswered
+from exercise_checks import as_numbers, say, unanswered
 
 
 def _is_shape(value) -> bool:
@@ -53,13 +53,18 @@ def check_split_heads(split_heads) -> bool:
     labels = 1000.0 * b + 100 * t + c  # thousands: the row, hundreds: the position, units: channel
     try:
         answer = split_heads(labels, n_heads)
-    except ValueError as error:  # most often a PyTorch-style transpose(1, 2) on an array
-        return say(False, "", f"your function raised \"{error}\". NumPy's transpose takes "
-                              "the new order of all the axes: a.transpose(2, 0, 1) moves a "
-                              "3-D array's last axis to the front.")
+    except Exception as error:  # the learner's code: reported, never raised from the check
+        if "axes don't match array" in str(error):  # a PyTorch-style transpose(1, 2)
+            return say(False, "", f"your function raised \"{error}\". NumPy's transpose "
+                                  "takes the new order of all the axes: a.transpose(2, 0, 1) "
+                                  "moves a 3-D array's last axis to the front.")
+        return say(False, "", f"your function raised {type(error).__name__}: {error}. The "
+                              f"check calls it on q of its own shape, {labels.shape}, with "
+                              f"{n_heads} heads: read B, T, C from q.shape, and use whole "
+                              "numbers (C // n_heads).")
     if unanswered(answer):
         return False
-    answer = np.asarray(getattr(answer, "data", answer))
+    answer = as_numbers(answer)
     if answer.shape != (B, n_heads, T, hs):
         return say(False, "", f"for q of shape (B, T, C) = {(B, T, C)} and {n_heads} heads the "
                               f"result should be (B, nh, T, hs) = {(B, n_heads, T, hs)}; "

@@ -3,7 +3,7 @@
 import numpy as np
 
 import minigrad as mg
-from exercise_checks import say, unanswered
+from exercise_checks import as_numbers, say, unanswered
 from minigrad.ops.arithmetic import Mul, Pow
 from minigrad.ops.elementwise import Sigmoid, Tanh
 from minigrad.ops.reduce import Mean
@@ -131,7 +131,7 @@ def _your_softmax(backward_fn):
         @staticmethod
         def backward(ctx, grad):  # copies: a backward that writes into them spoils no check
             (y,) = ctx.saved_arrays
-            return backward_fn(y.copy(), grad.copy())
+            return as_numbers(backward_fn(y.copy(), grad.copy()))  # a list: an array too
 
     return YourSoftmax
 

@@ -40,12 +40,14 @@ def check_symmetry_prediction(answer) -> bool:
     against a measurement on a random layer."""
     if unanswered(answer):
         return False
+    if not isinstance(answer, (bool, np.bool_)):
+        return say(False, "", f"answer True or False; you gave {answer!r}.")
     mg.manual_seed(2)
     layer = MultiHeadAttention(6, 1, share="qk").to("float64")
     x = mg.tensor(np.random.default_rng(3).standard_normal((1, 4, 6)))
     scores = (layer.q_proj(x) @ layer.k_proj(x).transpose(1, 2)).data[0]
     symmetric = bool(np.allclose(scores, scores.T))
-    return say(answer is symmetric, "q_i . k_j = (x_i W)(x_j W)^T = q_j . k_i: the same "
+    return say(bool(answer) == symmetric, "q_i . k_j = (x_i W)(x_j W)^T = q_j . k_i: the same "
                 "matrix makes both sides.", "write out q_i . k_j with k made by the queries' "
                 "matrix W, and swap i and j.")
 
