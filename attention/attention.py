@@ -36,40 +36,6 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def _scores_shape(q, k, v) -> tuple:
-    """(..., T, S), the shape of q k^T; q, k, v that cannot make it are refused by name."""
-    if min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[-1] != k.shape[-1] or \
-            k.shape[-2] != v.shape[-2]:
-        raise ValueError(
-            f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} need "
-            "at least 2 dimensions each, q and k sharing the last axis (d_k) and k and v "
-            "the second-to-last (S)"
-        )
-    try:
-        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
-    except ValueError:
-        raise ValueError(f"scaled_dot_product_attention: the batch axes of q {q.shape}, k "
-                         f"{k.shape} and v {v.shape} do not broadcast") from None
-    return batch + (q.shape[-2], k.shape[-2])
-
-
-def _boolean_mask(mask, shape):
-    """The mask as a NumPy bool array (None stays None); any other dtype, or a shape that
-    does not broadcast to the scores' `shape` (or would make them bigger), is refused."""
-    if mask is None:
-        return None
-    allowed = np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask)
-    if allowed.dtype != bool:
-        raise TypeError(
-            f"scaled_dot_product_attention: mask must be boolean (True = may attend), "
-            f"got dtype {allowed.dtype}"
-        )
-    if not fits(allowed.shape, shape):
-        raise ValueError(f"scaled_dot_product_attention: mask of shape {allowed.shape} does "
-                         f"not broadcast to the scores' shape {shape} (..., T, S)")
-    return allowed
-
-
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
     """q: (..., T, hs), k: (..., S, hs), v: (..., S, hs_v) -> (out (..., T, hs_v), weights
     (..., T, S)); `...` is (B,) or (B, nh), or any batch shape that broadcasts.
@@ -102,6 +68,42 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False, scale=None):
     out = weights @ v  # (..., T, S) @ (..., S, hs_v) -> (..., T, hs_v)
     return out, weights
     # END SOLUTION
+
+
+# ---- what scaled_dot_product_attention refuses, by name ----------------------------------
+
+def _scores_shape(q, k, v) -> tuple:
+    """(..., T, S), the shape of q k^T; q, k, v that cannot make it are refused by name."""
+    if min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[-1] != k.shape[-1] or \
+            k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} need "
+            "at least 2 dimensions each, q and k sharing the last axis (d_k) and k and v "
+            "the second-to-last (S)"
+        )
+    try:
+        batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    except ValueError:
+        raise ValueError(f"scaled_dot_product_attention: the batch axes of q {q.shape}, k "
+                         f"{k.shape} and v {v.shape} do not broadcast") from None
+    return batch + (q.shape[-2], k.shape[-2])
+
+
+def _boolean_mask(mask, shape):
+    """The mask as a NumPy bool array (None stays None); any other dtype, or a shape that
+    does not broadcast to the scores' `shape` (or would make them bigger), is refused."""
+    if mask is None:
+        return None
+    allowed = np.asarray(mask.data if isinstance(mask, mg.Tensor) else mask)
+    if allowed.dtype != bool:
+        raise TypeError(
+            f"scaled_dot_product_attention: mask must be boolean (True = may attend), "
+            f"got dtype {allowed.dtype}"
+        )
+    if not fits(allowed.shape, shape):
+        raise ValueError(f"scaled_dot_product_attention: mask of shape {allowed.shape} does "
+                         f"not broadcast to the scores' shape {shape} (..., T, S)")
+    return allowed
 
 
 class SelfAttention(Module):

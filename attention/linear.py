@@ -25,17 +25,20 @@ class Linear(Module):
                      if bias else None)
 
     def forward(self, x):
-        if x.ndim == 0 or x.shape[-1] != self.in_features:
-            features = f"has {x.shape[-1]} features in its last axis" if x.ndim else \
-                "is 0-d, with no feature axis"
-            raise ValueError(f"Linear: input of shape {x.shape} {features}, but this layer "
-                             f"expects {self.in_features}")
+        self._check_input(x)
         # One 2-D matmul over all leading axes: its weight gradient is a single (in, out)
         # product, not one per batch element summed afterwards.
         leading = x.shape[:-1]
         y = x.reshape(-1, self.in_features) @ self.weight  # (N, in) @ (in, out) -> (N, out)
         y = y.reshape(*leading, self.out_features)  # (..., out)
         return y + self.bias if self.bias is not None else y
+
+    def _check_input(self, x):
+        if x.ndim == 0 or x.shape[-1] != self.in_features:
+            features = f"has {x.shape[-1]} features in its last axis" if x.ndim else \
+                "is 0-d, with no feature axis"
+            raise ValueError(f"Linear: input of shape {x.shape} {features}, but this layer "
+                             f"expects {self.in_features}")
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, " \

@@ -89,16 +89,7 @@ class MultiHeadAttention(Module):
         self.attention_weights (read_only), merge the heads, apply out_proj. Use minigrad
         operations throughout, so that backward reaches x, the context and every
         projection's weight and bias."""
-        if x.ndim != 3 or x.shape[-1] != self.d_model:
-            raise ValueError(
-                f"MultiHeadAttention: x of shape {x.shape} should be (B, T, {self.d_model})"
-            )
-        if context is not None and (context.ndim != 3 or context.shape[0] != x.shape[0] or
-                                    context.shape[-1] != self.k_proj.in_features):
-            raise ValueError(
-                f"MultiHeadAttention: context of shape {context.shape} should be (B, S, "
-                f"{self.k_proj.in_features}) with the batch size of x ({x.shape[0]})"
-            )
+        self._check_inputs(x, context)
         if key_padding_mask is not None:
             mask = with_padding(mask, key_padding_mask, x.shape[0],
                                 (x if context is None else context).shape[1])
@@ -113,6 +104,19 @@ class MultiHeadAttention(Module):
         y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, nh, hs) -> (B, T, C): heads side by side
         return self.out_proj(y)  # (B, T, C)
         # END SOLUTION
+
+    def _check_inputs(self, x, context):
+        """x (B, T, C) and context (B, S, context_dim), or a ValueError naming the shapes."""
+        if x.ndim != 3 or x.shape[-1] != self.d_model:
+            raise ValueError(
+                f"MultiHeadAttention: x of shape {x.shape} should be (B, T, {self.d_model})"
+            )
+        if context is not None and (context.ndim != 3 or context.shape[0] != x.shape[0] or
+                                    context.shape[-1] != self.k_proj.in_features):
+            raise ValueError(
+                f"MultiHeadAttention: context of shape {context.shape} should be (B, S, "
+                f"{self.k_proj.in_features}) with the batch size of x ({x.shape[0]})"
+            )
 
     def extra_repr(self) -> str:
         return f"d_model={self.d_model}, n_heads={self.n_heads}"
