@@ -114,20 +114,30 @@ _probability = _number(lambda v: 0 <= v < 1, "in [0, 1)")
 
 
 def parse_args(argv=None, description: str = "") -> tuple:
-    defaults = "\n".join(
-        f"  {name:<10} {make_task(name).description}\n             "
-        + ", ".join(f"{k}={v}" for k, v in asdict(make_task(name).settings).items()
-                    if v is not None and (k in MODEL_SETTINGS[make_task(name).model]
-                                          or k in ("steps", "lr", "batch_size", "eval_every")))
-        for name in TASKS)
-    parser = argparse.ArgumentParser(prog="python -m attention.train",
-                                     description=description,
-                                     epilog=f"tasks, and their defaults:\n{defaults}",
+    """(TrainConfig, the parsed arguments) of a command line; a bad one is a usage error."""
+    parser = _parser(description)
+    args = parser.parse_args(argv)
+    return _config(parser, args), args
+
+
+def _tasks_epilog() -> str:
+    """Each task in a sentence, and the settings its model trains with."""
+    lines = []
+    for name in TASKS:
+        task = make_task(name)
+        used = [f"{k}={v}" for k, v in asdict(task.settings).items() if v is not None and
+                (k in MODEL_SETTINGS[task.model] or k in ("steps", "lr", "batch_size",
+                                                          "eval_every"))]
+        lines.append(f"  {name:<10} {task.description}\n             " + ", ".join(used))
+    return "tasks, and their defaults:\n" + "\n".join(lines)
+
+
+def _parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m attention.train", description=description,
+                                     epilog=_tasks_epilog(),
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    # What to learn, and the model that learns it.
     parser.add_argument("--task", default="context", choices=TASKS)
-    parser.add_argument("--steps", type=_at_least(0), help="optimizer steps (default: per task)")
-    parser.add_argument("--lr", type=_positive_number, help="peak learning rate of Adam")
-    parser.add_argument("--batch-size", type=_at_least(1))
     parser.add_argument("--d-model", type=_at_least(1), help="model width")
     parser.add_argument("--heads", dest="n_heads", type=_at_least(1), help="attention heads")
     parser.add_argument("--positional", choices=POSITIONAL,
@@ -153,7 +163,12 @@ def parse_args(argv=None, description: str = "") -> tuple:
     parser.add_argument("--model", choices=["attention", "rnn"],
                         help="rnn: a tanh recurrent network on the same task and training "
                              "loop, to compare with attention (try --task far)")
+    # How it trains.
+    parser.add_argument("--steps", type=_at_least(0), help="optimizer steps (default: per task)")
+    parser.add_argument("--lr", type=_positive_number, help="peak learning rate of Adam")
+    parser.add_argument("--batch-size", type=_at_least(1))
     parser.add_argument("--seed", type=_at_least(0), default=0)
+    # Where the run goes, and how it is kept.
     parser.add_argument("--out", help="output folder (default: runs/<task>)")
     parser.add_argument("--resume", action="store_true",
                         help="continue from the checkpoint in the output folder")
@@ -163,13 +178,17 @@ def parse_args(argv=None, description: str = "") -> tuple:
                         help="steps between checkpoints, so that a crash loses at most that "
                              "many (default 100; 0: only at the end or when stopped)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
-    known = {f.name for f in fields(TrainConfig)}
+    return parser
+
+
+def _config(parser, args) -> "TrainConfig":
+    """The TrainConfig of parsed arguments, after the checks one option alone cannot make."""
     if args.resume and args.overwrite:
         parser.error("--resume continues the run in --out, --overwrite replaces it: "
                      "choose one")
     if args.out == "":
         parser.error("--out is empty; give a folder (default: runs/<task>)")
+    known = {f.name for f in fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in known})
     _refuse_what_the_model_ignores(parser, config)
     resolved = config.resolved()
@@ -180,7 +199,7 @@ def parse_args(argv=None, description: str = "") -> tuple:
     if resolved.d_model % resolved.n_heads:
         parser.error(f"--d-model {resolved.d_model} is not divisible by --heads "
                      f"{resolved.n_heads}: each head gets d_model / heads channels")
-    return config, args
+    return config
 
 
 def _refuse_what_the_model_ignores(parser, config):
