@@ -53,15 +53,27 @@ class Stopped(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
+def _handling_stops(handler):
+    """Every stopping signal goes to `handler` inside the block; the previous handlers are
+    back after it. Only in the main thread, where signals arrive (elsewhere: no change)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, handler) for signum in STOPPING}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+@contextlib.contextmanager
 def signals_stop_training():
     """Inside the block, Ctrl-C (SIGINT), `kill` (SIGTERM) and a closed terminal (SIGHUP)
     stop training, as Stopped (a KeyboardInterrupt), so one piece of code saves the run.
     The first one stops it; any more while it is being saved are told to wait, so that
     pressing Ctrl-C twice never loses the save. Only in the main thread, where signals
     arrive; the previous handlers are back when the block ends."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     stopping = []
 
     def stop(signum, frame):
@@ -71,12 +83,8 @@ def signals_stop_training():
         stopping.append(signum)
         raise Stopped(signum)
 
-    previous = {signum: signal.signal(signum, stop) for signum in STOPPING}
-    try:
+    with _handling_stops(stop):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 @contextlib.contextmanager
@@ -85,9 +93,6 @@ def interrupts_deferred(note: str | None = None):
     interrupt never leaves a half-stepped model, a half-recorded evaluation or a half-
     written checkpoint. `note` is printed when a signal arrives and must wait ("saving,
     please wait"). Only in the main thread, where signals go."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     pressed = []
 
     def wait(signum, frame):
@@ -95,12 +100,8 @@ def interrupts_deferred(note: str | None = None):
             print(f"\n{note}", file=sys.stderr, flush=True)
         pressed.append(signum)
 
-    previous = {signum: signal.signal(signum, wait) for signum in STOPPING}
-    try:
+    with _handling_stops(wait):
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     if pressed:
         raise Stopped(pressed[0])
 

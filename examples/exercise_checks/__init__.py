@@ -24,6 +24,16 @@ def unanswered(answer) -> bool:
     return False
 
 
+def unanswered_yes_or_no(answer) -> bool:
+    """True (after saying what is wrong) unless the answer is True or False."""
+    if unanswered(answer):
+        return True
+    if not isinstance(answer, (bool, np.bool_)):
+        say(False, "", f"answer True or False; you gave {answer!r}.")
+        return True
+    return False
+
+
 def as_numbers(answer):
     """The learner's answer as a NumPy array: a minigrad Tensor counts as its .data, a list
     or a NumPy scalar as the array it makes."""
