@@ -52,6 +52,12 @@ class Stopped(KeyboardInterrupt):
         self.signal = signal.Signals(signum).name
 
 
+def signal_name(stop: KeyboardInterrupt) -> str:
+    """The signal behind a stop: a Stopped names its own; a plain KeyboardInterrupt is
+    Ctrl-C's SIGINT."""
+    return stop.signal if isinstance(stop, Stopped) else "SIGINT"
+
+
 @contextlib.contextmanager
 def _handling_stops(handler):
     """Every stopping signal goes to `handler` inside the block; the previous handlers are

@@ -33,10 +33,10 @@ from attention.rnn import RNNModel
 from attention.runs import (
     OutputError,
     Run,
-    Stopped,
     interrupts_deferred,
     prepare_output,
     resume_run,
+    signal_name,
     signals_stop_training,
 )
 from attention.settings import TrainConfig, model_kind, parse_args
@@ -126,9 +126,7 @@ def _train(config, resume, progress, plots, stop_at, overwrite) -> dict:
     end = config.steps if stop_at is None else min(stop_at, config.steps)
     stopped_by = _run_steps(run, task, (train_set, test_set), end, progress)
     run.save()
-    metrics = _write_results(config, task, model, test_set, run.history, run.done, plots)
-    metrics["stopped_by"] = stopped_by  # None, or the signal that stopped the run early
-    return metrics
+    return _write_results(config, task, model, test_set, run, stopped_by, plots)
 
 
 def _run_steps(run, task, splits, end, progress):
@@ -158,11 +156,11 @@ def _run_steps(run, task, splits, end, progress):
                 run.save()  # at most save_every steps are lost to a crash or SIGKILL
     except KeyboardInterrupt as stop:
         # Resume from the last completed step: its sampler state matches its parameters.
-        how = f" ({stop.signal})" if isinstance(stop, Stopped) and stop.signal != "SIGINT" \
-            else ""
+        name = signal_name(stop)
+        how = f" ({name})" if name != "SIGINT" else ""
         print(f"\ninterrupted{how} after step {run.done}; saving a checkpoint to resume from",
               file=sys.stderr)
-        return stop.signal if isinstance(stop, Stopped) else "SIGINT"
+        return name
     finally:
         bar.close()
     return None
@@ -190,14 +188,16 @@ def evaluate(model, data, batch_size=500, task=None) -> dict:
     return scores
 
 
-def _write_results(config, task, model, test_set, history, done, plots) -> dict:
-    """Final held-out scores into metrics.json, and the pictures; returns the metrics."""
+def _write_results(config, task, model, test_set, run, stopped_by, plots) -> dict:
+    """Final held-out scores into metrics.json, and the pictures; returns the metrics.
+    stopped_by: None, or the signal that stopped the run early."""
     final = evaluate(model, test_set, task=task)
+    history = run.history
     metrics = {
-        "task": config.task, "steps_done": done, "steps": config.steps,
+        "task": config.task, "steps_done": run.done, "steps": config.steps,
         "final_train_loss": history["train_loss"][-1] if history["train_loss"] else None,
         "held_out_loss": final["loss"], "held_out_accuracy": final["accuracy"],
-        "config": asdict(config),
+        "stopped_by": stopped_by, "config": asdict(config),
     }
     with open(os.path.join(config.out, "metrics.json"), "w") as f:
         json.dump(json_safe(metrics), f, indent=2, allow_nan=False)
@@ -294,8 +294,7 @@ def main(argv=None):
         print("\nstopped; " + (f"the checkpoint in {out}/ is saved (--resume continues it)"
                                if saved else "before the first step, so nothing was saved"),
               file=sys.stderr)
-        name = stop.signal if isinstance(stop, Stopped) else "SIGINT"
-        raise SystemExit(128 + signal.Signals[name].value) from None
+        raise SystemExit(128 + signal.Signals[signal_name(stop)].value) from None
     print(f"held-out accuracy {metrics['held_out_accuracy']:.4f}, "
           f"loss {metrics['held_out_loss']:.3g}")
     pictures = "loss_curve.png" + ("" if config.model == "rnn" else ", attention.png")
