@@ -113,7 +113,8 @@ def _stopped_in_the_debugger(quit, step, order):
     op = step.current.fn.name if step.current is not None else "an op"
     message = (f"backward stopped: you quit the debugger in {op}.backward, so the gradients "
                f"are incomplete ({step.kept} of {len(order)} tensors got theirs, some only "
-               "in part). Run backward again for complete ones.")
+               "in part). For complete ones, run the forward pass and backward again (or "
+               "pass retain_graph=True to backward, to keep the graph for another try).")
     if getattr(quit, "from_break_on", False):
         raise BackwardStopped(message) from None
     print(message, file=sys.stderr)
